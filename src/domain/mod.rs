@@ -1,0 +1,24 @@
+//! The domain: trains, containers, parcels and their path to departure.
+//!
+//! Pure types and rules, no I/O. Everything else depends on this module and
+//! it depends on nothing of ours.
+
+pub mod codes;
+pub mod event;
+pub mod ids;
+pub mod model;
+pub mod stage;
+pub mod time;
+
+pub use codes::{
+    HoldActionKind, HoldOutcome, HoldReason, InspectionMethod, InspectionStatus, Lang, Procedure,
+    ReceiptStatus, Role, TrainStatus, TransshipmentStatus,
+};
+pub use event::{Change, CustomsChange, Event, RailwayChange};
+pub use ids::{ContainerNo, DeclarationNo, IdError, PreNo, StandardWagonNo, StationCode, WagonNo};
+pub use model::{
+    ApiError, Container, Cutoffs, Declaration, DeclarationPage, GoodsLine, Hold,
+    HoldActionRequest, HoldActionResult, Inspection, Note, Officer, Party, Station, Status, Train,
+    TrainPage, Transshipment,
+};
+pub use stage::{Stage, StageInputs, StagePath, StageState, stage_path};
