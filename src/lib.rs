@@ -1,4 +1,9 @@
 //! greenchannel: a live board of cross-border e-commerce parcels on their way
 //! from declaration to departure at the Alashankou rail border port.
+//!
+//! Data flows one way: the upstream APIs (here [`sim`], the simulator) →
+//! events → board state → view. [`domain`] holds the pure model every other
+//! module depends on.
 
 pub mod domain;
+pub mod sim;

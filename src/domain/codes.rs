@@ -279,14 +279,39 @@ pub enum ReceiptStatus {
 }
 
 const RECEIPT_CODES: &[(ReceiptStatus, &str, &str, &str)] = &[
-    (ReceiptStatus::Stored, "1", "stored at E-Port", "电子口岸已暂存"),
+    (
+        ReceiptStatus::Stored,
+        "1",
+        "stored at E-Port",
+        "电子口岸已暂存",
+    ),
     (ReceiptStatus::Declaring, "2", "declaring", "电子口岸申报中"),
-    (ReceiptStatus::SentToCustoms, "3", "sent to customs", "发送海关成功"),
-    (ReceiptStatus::SendFailed, "4", "send failed", "发送海关失败"),
+    (
+        ReceiptStatus::SentToCustoms,
+        "3",
+        "sent to customs",
+        "发送海关成功",
+    ),
+    (
+        ReceiptStatus::SendFailed,
+        "4",
+        "send failed",
+        "发送海关失败",
+    ),
     (ReceiptStatus::Rejected, "100", "rejected", "海关退单"),
     (ReceiptStatus::Accepted, "120", "accepted", "海关入库"),
-    (ReceiptStatus::ManualReview, "300", "manual review", "人工审核"),
-    (ReceiptStatus::ReviewConcluded, "399", "review concluded", "海关审结"),
+    (
+        ReceiptStatus::ManualReview,
+        "300",
+        "manual review",
+        "人工审核",
+    ),
+    (
+        ReceiptStatus::ReviewConcluded,
+        "399",
+        "review concluded",
+        "海关审结",
+    ),
     (ReceiptStatus::Inspection, "500", "inspection", "查验"),
     (
         ReceiptStatus::DetainedClearance,
@@ -300,8 +325,18 @@ const RECEIPT_CODES: &[(ReceiptStatus, &str, &str, &str)] = &[
         "detained: anti-smuggling",
         "扣留移送缉私",
     ),
-    (ReceiptStatus::DetainedLegal, "503", "detained: legal dept.", "扣留移送法规"),
-    (ReceiptStatus::DetainedOther, "599", "detained: other", "其它扣留"),
+    (
+        ReceiptStatus::DetainedLegal,
+        "503",
+        "detained: legal dept.",
+        "扣留移送法规",
+    ),
+    (
+        ReceiptStatus::DetainedOther,
+        "599",
+        "detained: other",
+        "其它扣留",
+    ),
     (ReceiptStatus::Returned, "700", "returned", "退运"),
     (ReceiptStatus::Released, "800", "released", "放行"),
     (ReceiptStatus::Closed, "899", "clearance closed", "结关"),
@@ -430,7 +465,10 @@ mod tests {
         assert_eq!(ReceiptStatus::parse("120").label(Lang::Zh), "海关入库");
         assert_eq!(ReceiptStatus::parse("800").label(Lang::Zh), "放行");
         assert_eq!(ReceiptStatus::parse("502").label(Lang::Zh), "扣留移送缉私");
-        assert_eq!(ReceiptStatus::parse("399").label(Lang::En), "review concluded");
+        assert_eq!(
+            ReceiptStatus::parse("399").label(Lang::En),
+            "review concluded"
+        );
     }
 
     #[test]
@@ -444,7 +482,16 @@ mod tests {
 
     #[test]
     fn unknown_codes_round_trip_exactly() {
-        for code in ["450", "0120", "-03", "+800", " 800", "", "放行", "\u{1b}[2J"] {
+        for code in [
+            "450",
+            "0120",
+            "-03",
+            "+800",
+            " 800",
+            "",
+            "放行",
+            "\u{1b}[2J",
+        ] {
             let status = ReceiptStatus::parse(code);
             assert!(!status.is_known(), "{code:?} should be unknown");
             assert_eq!(status.code(), code);
@@ -452,10 +499,7 @@ mod tests {
             let back: ReceiptStatus = serde_json::from_str(&json).unwrap();
             assert_eq!(back, status);
         }
-        assert_eq!(
-            ReceiptStatus::parse("450").label(Lang::En),
-            "unknown (450)"
-        );
+        assert_eq!(ReceiptStatus::parse("450").label(Lang::En), "unknown (450)");
         assert_eq!(ReceiptStatus::parse("450").number(), Some(450));
     }
 

@@ -14,7 +14,9 @@ use serde_json::value::RawValue;
 
 use super::codes::{HoldOutcome, TrainStatus};
 use super::ids::{ContainerNo, DeclarationNo};
-use super::model::{Container, Cutoffs, Declaration, Hold, Inspection, Status, Train, Transshipment};
+use super::model::{
+    Container, Cutoffs, Declaration, Hold, Inspection, Status, Train, Transshipment,
+};
 use super::time::{rfc3339, rfc3339_patch};
 
 /// The typed `data` of one feed's events.
@@ -218,7 +220,7 @@ changes!(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainScheduled {
     /// The new train.
-    pub train: Train,
+    pub train: Box<Train>,
 }
 
 /// `train.updated`: only the fields present changed.
@@ -265,7 +267,7 @@ pub struct TrainCancelled {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerBooked {
     /// The container, whole.
-    pub container: Container,
+    pub container: Box<Container>,
 }
 
 /// `container.arrived`.
@@ -309,7 +311,7 @@ pub struct TransshipmentChanged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeclarationFiled {
     /// The new declaration, whole.
-    pub declaration: Declaration,
+    pub declaration: Box<Declaration>,
 }
 
 /// `declaration.status`.

@@ -262,14 +262,8 @@ pub fn esr_check_digit(first_five: &str) -> Option<u32> {
         .chars()
         .map(|c| c.to_digit(10))
         .collect::<Option<_>>()?;
-    let weighted = |start: u32| -> u32 {
-        digits
-            .iter()
-            .zip(start..)
-            .map(|(d, w)| d * w)
-            .sum::<u32>()
-            % 11
-    };
+    let weighted =
+        |start: u32| -> u32 { digits.iter().zip(start..).map(|(d, w)| d * w).sum::<u32>() % 11 };
     let first = weighted(1);
     if first < 10 {
         return Some(first);
@@ -373,9 +367,17 @@ mod tests {
         assert_eq!(no.customs_code(), Some("9402"));
         assert!(no.is_export());
         assert!(DeclarationNo::from("94022026I000012345").is_valid());
-        assert!(DeclarationNo::from("94022026X000012345").validate().is_err());
+        assert!(
+            DeclarationNo::from("94022026X000012345")
+                .validate()
+                .is_err()
+        );
         assert!(DeclarationNo::from("94022026E00001234").validate().is_err());
-        assert!(DeclarationNo::from("9402202AE000012345").validate().is_err());
+        assert!(
+            DeclarationNo::from("9402202AE000012345")
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub use codes::{
 pub use event::{Change, CustomsChange, Event, RailwayChange};
 pub use ids::{ContainerNo, DeclarationNo, IdError, PreNo, StandardWagonNo, StationCode, WagonNo};
 pub use model::{
-    ApiError, Container, Cutoffs, Declaration, DeclarationPage, GoodsLine, Hold,
-    HoldActionRequest, HoldActionResult, Inspection, Note, Officer, Party, Station, Status, Train,
-    TrainPage, Transshipment,
+    ApiError, Container, Cutoffs, Declaration, DeclarationPage, GoodsLine, Hold, HoldActionRequest,
+    HoldActionResult, Inspection, Note, Officer, Party, Station, Status, Train, TrainPage,
+    Transshipment,
 };
 pub use stage::{Stage, StageInputs, StagePath, StageState, stage_path};

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::codes::{
-    HoldActionKind, HoldReason, InspectionMethod, InspectionStatus, Procedure, ReceiptStatus,
-    Role, TrainStatus, TransshipmentStatus,
+    HoldActionKind, HoldReason, InspectionMethod, InspectionStatus, Procedure, ReceiptStatus, Role,
+    TrainStatus, TransshipmentStatus,
 };
 use super::ids::{ContainerNo, DeclarationNo, PreNo, StandardWagonNo, StationCode, WagonNo};
 use super::time::{rfc3339, rfc3339_opt};
@@ -287,11 +287,7 @@ pub struct Declaration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gross_weight_kg: Option<String>,
     /// When the enterprise filed it.
-    #[serde(
-        default,
-        with = "rfc3339_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     pub filed_at: Option<DateTime<Utc>>,
     /// Latest receipt status.
     pub status: Status,
@@ -339,11 +335,7 @@ pub struct HoldActionResult {
     /// What was done.
     pub action: HoldActionKind,
     /// When it was recorded.
-    #[serde(
-        default,
-        with = "rfc3339_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     pub recorded_at: Option<DateTime<Utc>>,
     /// The hold after the action.
     pub hold: Hold,

@@ -150,7 +150,9 @@ impl StagePath {
 
     /// The stages with their states, in path order.
     pub fn iter(&self) -> impl Iterator<Item = (Stage, StageState)> + '_ {
-        Stage::ALL.into_iter().map(|stage| (stage, self.state(stage)))
+        Stage::ALL
+            .into_iter()
+            .map(|stage| (stage, self.state(stage)))
     }
 }
 
@@ -257,7 +259,9 @@ mod tests {
         for code in ["4", "100", "-1", "-20"] {
             assert_eq!(path(code, None, false, None)[0], Blocked, "{code}");
         }
-        for code in ["120", "300", "399", "500", "501", "599", "700", "800", "899", "450"] {
+        for code in [
+            "120", "300", "399", "500", "501", "599", "700", "800", "899", "450",
+        ] {
             assert_eq!(path(code, None, false, None)[0], Done, "{code}");
         }
         assert_eq!(path("abc", None, false, None)[0], Unknown);
@@ -275,9 +279,18 @@ mod tests {
         }
         let selected = Some(InspectionStatus::Selected);
         assert_eq!(path("399", selected.clone(), false, None)[1], InProgress);
-        assert_eq!(path("500", Some(InspectionStatus::InProgress), false, None)[1], InProgress);
-        assert_eq!(path("500", Some(InspectionStatus::Passed), false, None)[1], Done);
-        assert_eq!(path("500", Some(InspectionStatus::Failed), false, None)[1], Blocked);
+        assert_eq!(
+            path("500", Some(InspectionStatus::InProgress), false, None)[1],
+            InProgress
+        );
+        assert_eq!(
+            path("500", Some(InspectionStatus::Passed), false, None)[1],
+            Done
+        );
+        assert_eq!(
+            path("500", Some(InspectionStatus::Failed), false, None)[1],
+            Blocked
+        );
         assert_eq!(path("399", None, true, None)[1], Blocked, "open hold");
         assert_eq!(path("800", selected, false, None)[1], Done, "released");
         assert_eq!(
@@ -295,8 +308,15 @@ mod tests {
             assert_eq!(path("800", None, false, Some(shed.clone()))[2], InProgress);
         }
         assert_eq!(path("800", None, false, Some(T::Blocked))[2], Blocked);
-        assert_eq!(path("800", None, false, Some(T::parse("weighing")))[2], Unknown);
-        assert_eq!(path("800", None, false, None)[2], NotStarted, "container unknown");
+        assert_eq!(
+            path("800", None, false, Some(T::parse("weighing")))[2],
+            Unknown
+        );
+        assert_eq!(
+            path("800", None, false, None)[2],
+            NotStarted,
+            "container unknown"
+        );
     }
 
     #[test]
