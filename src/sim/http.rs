@@ -218,10 +218,8 @@ impl Params {
         self.number("page_size", 1..=1000, 200).map(|n| n as usize)
     }
 
-    fn token<T>(&self, parse: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, Failure> {
+    fn page_token(&self) -> Option<&str> {
         self.text("page_token")
-            .map(|t| parse(t).ok_or_else(|| bad_request("page_token is not one this server gave")))
-            .transpose()
     }
 }
 
@@ -330,7 +328,7 @@ async fn list_trains(State(state): State<Arc<SimState>>, uri: Uri, headers: Head
         to: params.time("to")?,
     };
     let size = params.page_size()?;
-    let after = params.token(|t| t.parse::<i64>().ok())?;
+    let after = params.page_token();
     let world = state.world();
     let tag = etag(&world, &uri);
     if let Some(response) = not_modified(&headers, &tag) {
@@ -436,7 +434,7 @@ fn events(state: &SimState, uri: &Uri, which: Feed) -> Reply {
         events.join(","),
         serde_json::to_string(&feed.cursor(next)).expect("string"),
         batch.has_more || next < batch.last_seq,
-        world.to_json(&world.now()),
+        world.json_time(&world.now()),
     );
     Ok(json(StatusCode::OK, body))
 }
@@ -467,7 +465,7 @@ async fn list_declarations(
 ) -> Reply {
     let params = Params::from_uri(&uri)?;
     let size = params.page_size()?;
-    let after = params.token(|t| t.parse::<u64>().ok())?;
+    let after = params.page_token();
     let train_id = params.text("train_id");
     let world = state.world();
     let tag = etag(&world, &uri);
@@ -484,13 +482,17 @@ async fn list_declarations(
     Ok(with_etag(json(StatusCode::OK, world.to_json(&page)), &tag))
 }
 
+/// A path that names no possible declaration names no declaration: `404`
+/// (getDeclaration documents no `400`).
 fn check_declaration_no(number: &str) -> Result<(), Failure> {
     if DeclarationNo::from(number).is_valid() {
         Ok(())
     } else {
-        Err(bad_request(format!(
-            "{number:?} is not an inventory number (8 digits, I or E, 9 digits)"
-        )))
+        Err(failure(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{number:?} is not an inventory number (8 digits, I or E, 9 digits)"),
+        ))
     }
 }
 
@@ -509,11 +511,13 @@ async fn get_declaration(State(state): State<Arc<SimState>>, Path(number): Path<
 
 async fn list_holds(State(state): State<Arc<SimState>>, uri: Uri) -> Reply {
     let params = Params::from_uri(&uri)?;
-    let size = params.page_size()?;
-    let after = params.token(|t| {
-        let (cutoff, serial) = t.split_once('.')?;
-        Some((cutoff.parse().ok()?, serial.parse().ok()?))
-    })?;
+    // The contract documents no 400 for listHolds: a page size outside
+    // 1..=1000 is clamped, one that is not a number is ignored.
+    let size = params
+        .text("page_size")
+        .and_then(|t| t.parse::<i64>().ok())
+        .map_or(200, |n| n.clamp(1, 1000) as usize);
+    let after = params.page_token();
     let world = state.world();
     let (declarations, next_page_token) = world.holds_page(after, size);
     let page = DeclarationPage {

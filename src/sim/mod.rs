@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod feed;
 pub mod http;
+pub mod paging;
 mod parcels;
 pub mod world;
 

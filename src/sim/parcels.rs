@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use fastrand::Rng;
 
 use super::catalog;
+use super::paging;
 use super::world::{Happening, World, mix};
 use crate::domain::event::{
     DeclarationFiled, DeclarationRebooked, HoldChanged, HoldLifted, InspectionChanged,
@@ -739,7 +740,7 @@ impl World {
     pub fn declaration_page(
         &self,
         train_id: Option<&str>,
-        after: Option<u64>,
+        after: Option<&str>,
         size: usize,
     ) -> (Vec<Declaration>, Option<String>) {
         let train = train_id.map(|id| {
@@ -748,7 +749,9 @@ impl World {
                 .find(|(_, t)| t.train_id == id)
                 .map(|(k, _)| *k)
         });
-        let start = after.map_or(0, |s| s.saturating_add(1));
+        let Some(start) = after.map_or(Some(0), paging::first_after) else {
+            return (Vec::new(), None);
+        };
         let mut matching = self.parcels.range(start..).filter(|(_, p)| {
             p.is_filed()
                 && match train {
@@ -759,7 +762,7 @@ impl World {
         });
         let page: Vec<u64> = matching.by_ref().take(size).map(|(s, _)| *s).collect();
         let next = match (page.last(), matching.next()) {
-            (Some(last), Some(_)) => Some(last.to_string()),
+            (Some(last), Some(_)) => Some(paging::token(*last)),
             _ => None,
         };
         let declarations = page
@@ -776,27 +779,33 @@ impl World {
         (declaration.declaration_no.as_str() == number).then_some(declaration)
     }
 
-    /// Held declarations, most urgent train first, after the page token
-    /// (`"<cutoff millis>.<serial>"`).
+    /// Held declarations, most urgent train first (earliest release
+    /// cut-off), after the page token.
     pub fn holds_page(
         &self,
-        after: Option<(i64, u64)>,
+        after: Option<&str>,
         size: usize,
     ) -> (Vec<Declaration>, Option<String>) {
-        let mut held: Vec<(i64, u64)> = self
+        let token = |(cutoff, serial): (u64, u64)| {
+            format!("{}.{}", paging::token(cutoff), paging::token(serial))
+        };
+        let mut held: Vec<(u64, u64)> = self
             .open_holds
             .iter()
             .filter_map(|serial| {
                 let p = self.parcels.get(serial)?;
                 let cutoff = self.release_cutoff(p.train)?;
-                p.is_filed().then_some((cutoff.timestamp_millis(), *serial))
+                let millis = u64::try_from(cutoff.timestamp_millis()).unwrap_or(0);
+                p.is_filed().then_some((millis, *serial))
             })
             .collect();
         held.sort_unstable();
-        let start = after.map_or(0, |key| held.partition_point(|h| *h <= key));
+        let start = after.map_or(0, |after| {
+            held.partition_point(|h| token(*h).as_str() <= after)
+        });
         let page = &held[start..held.len().min(start + size)];
         let next = (start + page.len() < held.len())
-            .then(|| page.last().map(|(c, s)| format!("{c}.{s}")))
+            .then(|| page.last().map(|h| token(*h)))
             .flatten();
         let declarations = page
             .iter()
@@ -889,13 +898,10 @@ mod tests {
         let mut paged = Vec::new();
         let mut after = None;
         loop {
-            let (page, next) = world.holds_page(after, 2);
+            let (page, next) = world.holds_page(after.as_deref(), 2);
             paged.extend(page);
             match next {
-                Some(token) => {
-                    let (c, s) = token.split_once('.').unwrap();
-                    after = Some((c.parse().unwrap(), s.parse().unwrap()));
-                }
+                Some(token) => after = Some(token),
                 None => break,
             }
         }

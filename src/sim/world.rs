@@ -20,6 +20,7 @@ use super::actions::IdempotencyStore;
 use super::catalog;
 use super::config::{Faults, SimConfig, Spread};
 use super::feed::FeedLog;
+use super::paging;
 use super::parcels::SimParcel;
 use crate::domain::event::{
     ContainerArrived, ContainerBooked, ContainerRebooked, TrainCancelled, TrainDeparted,
@@ -309,6 +310,11 @@ impl World {
         time::with_offset(self.offset_style(), || {
             serde_json::to_string(value).expect("simulator objects serialize")
         })
+    }
+
+    /// An instant as the simulated upstream systems write it: a JSON string.
+    pub fn json_time(&self, at: &DateTime<Utc>) -> String {
+        time::with_offset(self.offset_style(), || format!("\"{}\"", time::format(at)))
     }
 
     pub(super) fn log_railway(&mut self, seq: u64, change: RailwayChange) {
@@ -951,17 +957,20 @@ impl World {
     pub fn train_page(
         &self,
         filter: &TrainFilter,
-        after: Option<i64>,
+        after: Option<&str>,
         size: usize,
     ) -> (Vec<Train>, Option<String>) {
-        let start = after.map_or(i64::MIN, |k| k.saturating_add(1));
+        let Some(start) = after.map_or(Some(0), paging::first_after) else {
+            return (Vec::new(), None);
+        };
+        let start = i64::try_from(start).unwrap_or(i64::MAX);
         let mut matching = self
             .trains
             .range(start..)
             .filter(|(_, t)| filter.accepts(t));
         let page: Vec<i64> = matching.by_ref().take(size).map(|(k, _)| *k).collect();
         let next = match (page.last(), matching.next()) {
-            (Some(last), Some(_)) => Some(last.to_string()),
+            (Some(last), Some(_)) => Some(paging::token(*last as u64)),
             _ => None,
         };
         let trains = page.into_iter().filter_map(|k| self.train(k)).collect();

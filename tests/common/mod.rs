@@ -57,13 +57,22 @@ pub async fn control(sim: &RunningSim, path: &str, body: Value) -> Value {
         .send()
         .await
         .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    assert!(response.status().is_success(), "POST {url}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "POST {url}: {}",
+        response.status()
+    );
     response.json().await.expect("control answers JSON")
 }
 
 /// Moves the paused scenario clock forward.
 pub async fn advance(sim: &RunningSim, seconds: f64) {
-    control(sim, "clock", serde_json::json!({ "advance_seconds": seconds })).await;
+    control(
+        sim,
+        "clock",
+        serde_json::json!({ "advance_seconds": seconds }),
+    )
+    .await;
 }
 
 /// Switches faults (a JSON object of `Faults` fields).
