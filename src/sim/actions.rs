@@ -232,14 +232,12 @@ impl World {
         if defer {
             p.defer = true;
         }
-        self.log_customs(
-            seq,
-            CustomsChange::HoldUpdated(HoldChanged {
-                declaration_no: number,
-                hold: hold.clone(),
-                by: Some(officer_id.to_owned()),
-            }),
-        );
+        let updated = CustomsChange::HoldUpdated(HoldChanged {
+            declaration_no: number,
+            hold: hold.clone(),
+            by: Some(officer_id.to_owned()),
+        });
+        self.log_customs(seq, |_| updated);
         match action {
             HoldActionKind::DeferToNextTrain => self.hasten_hold(serial, self.minutes(5.0)),
             HoldActionKind::RequestPriorityInspection => {

@@ -325,13 +325,12 @@ impl World {
         p.status = ReceiptStatus::Declaring;
         p.status_at = self.now;
         p.seq = seq;
-        let declaration = self.declaration(serial).expect("just filed");
-        self.log_customs(
-            seq,
+        self.log_customs(seq, |w| {
+            let declaration = w.declaration(serial).expect("just filed");
             CustomsChange::DeclarationFiled(DeclarationFiled {
                 declaration: Box::new(declaration),
-            }),
-        );
+            })
+        });
         let send = self.parcel_draw(serial, |c| c.send);
         self.schedule_step(serial, Step::Send, send);
     }
@@ -366,17 +365,18 @@ impl World {
             return;
         }
         let seq = self.customs.next_seq();
-        let p = self.parcels.get_mut(&serial).expect("known parcel");
-        p.seq = seq;
-        let changed = StatusChanged {
-            declaration_no: DeclarationNo::new(declaration_no(p.year, serial)),
-            status: Status {
-                code: p.status.clone(),
-                at: self.now,
-                note: p.status_note.clone(),
-            },
-        };
-        self.log_customs(seq, CustomsChange::StatusChanged(changed));
+        self.parcels.get_mut(&serial).expect("known parcel").seq = seq;
+        self.log_customs(seq, |w| {
+            let p = &w.parcels[&serial];
+            CustomsChange::StatusChanged(StatusChanged {
+                declaration_no: DeclarationNo::new(declaration_no(p.year, serial)),
+                status: Status {
+                    code: p.status.clone(),
+                    at: w.now,
+                    note: p.status_note.clone(),
+                },
+            })
+        });
     }
 
     fn select_for_inspection(&mut self, serial: u64) {
@@ -411,11 +411,13 @@ impl World {
         let inspection = p.inspection.as_mut().expect("an inspection to change");
         change(inspection, now);
         p.seq = seq;
-        let changed = InspectionChanged {
-            declaration_no: DeclarationNo::new(declaration_no(p.year, serial)),
-            inspection: (**inspection).clone(),
-        };
-        self.log_customs(seq, kind(changed));
+        self.log_customs(seq, |w| {
+            let p = &w.parcels[&serial];
+            kind(InspectionChanged {
+                declaration_no: DeclarationNo::new(declaration_no(p.year, serial)),
+                inspection: p.inspection.as_deref().cloned().expect("just changed"),
+            })
+        });
     }
 
     fn place_hold(&mut self, serial: u64) {
@@ -466,14 +468,12 @@ impl World {
         let blocks = p.blocks_container();
         let container = p.container;
         self.open_holds.insert(serial);
-        self.log_customs(
-            seq,
-            CustomsChange::HoldPlaced(HoldChanged {
-                declaration_no: DeclarationNo::new(number.clone()),
-                hold,
-                by: None,
-            }),
-        );
+        let placed = CustomsChange::HoldPlaced(HoldChanged {
+            declaration_no: DeclarationNo::new(number.clone()),
+            hold,
+            by: None,
+        });
+        self.log_customs(seq, |_| placed);
         if let (true, Some(id)) = (blocks, container) {
             self.block_container(id, format!("海关扣留待开箱 · customs hold on {number}"));
         }
@@ -513,13 +513,11 @@ impl World {
         let number = DeclarationNo::new(declaration_no(p.year, serial));
         let old_container = p.container;
         self.open_holds.remove(&serial);
-        self.log_customs(
-            seq,
-            CustomsChange::HoldLifted(HoldLifted {
-                declaration_no: number,
-                outcome: outcome.clone(),
-            }),
-        );
+        let lifted = CustomsChange::HoldLifted(HoldLifted {
+            declaration_no: number,
+            outcome: outcome.clone(),
+        });
+        self.log_customs(seq, |_| lifted);
         match outcome {
             HoldOutcome::Returned => {
                 self.set_status(
@@ -580,15 +578,14 @@ impl World {
             return;
         }
         let seq = self.customs.next_seq();
-        let p = self.parcels.get_mut(&serial).expect("known parcel");
-        p.seq = seq;
-        let year = p.year;
-        let rebooked = DeclarationRebooked {
-            declaration_no: DeclarationNo::new(declaration_no(year, serial)),
-            train_id: self.train_id_of(to).expect("rebooked onto a known train"),
-            container_no: container.and_then(|id| self.container_no_of(id)),
-        };
-        self.log_customs(seq, CustomsChange::DeclarationRebooked(rebooked));
+        self.parcels.get_mut(&serial).expect("known parcel").seq = seq;
+        self.log_customs(seq, |w| {
+            CustomsChange::DeclarationRebooked(DeclarationRebooked {
+                declaration_no: DeclarationNo::new(declaration_no(w.parcels[&serial].year, serial)),
+                train_id: w.train_id_of(to).expect("rebooked onto a known train"),
+                container_no: container.and_then(|id| w.container_no_of(id)),
+            })
+        });
     }
 
     /// The parcel's container left on its train: a released parcel goes

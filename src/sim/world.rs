@@ -317,10 +317,13 @@ impl World {
         time::with_offset(self.offset_style(), || format!("\"{}\"", time::format(at)))
     }
 
-    pub(super) fn log_railway(&mut self, seq: u64, change: RailwayChange) {
+    /// Retains a railway event once the feeds are open; the change is only
+    /// built then (the warm-up writes no events).
+    pub(super) fn log_railway(&mut self, seq: u64, change: impl FnOnce(&World) -> RailwayChange) {
         if !self.open {
             return;
         }
+        let change = change(self);
         let event = Event {
             event_id: format!("r-{:08x}-{seq}", self.instance),
             seq,
@@ -333,10 +336,13 @@ impl World {
         self.maybe_unknown_event("railway");
     }
 
-    pub(super) fn log_customs(&mut self, seq: u64, change: CustomsChange) {
+    /// Retains a customs event once the feeds are open; the change is only
+    /// built then.
+    pub(super) fn log_customs(&mut self, seq: u64, change: impl FnOnce(&World) -> CustomsChange) {
         if !self.open {
             return;
         }
+        let change = change(self);
         let event = Event {
             event_id: format!("c-{:08x}-{seq}", self.instance),
             seq,
@@ -364,10 +370,10 @@ impl World {
         let data = serde_json::json!({"note": "not in the contract", "level": self.rng.u8(..5)});
         if feed == "railway" {
             let seq = self.railway.next_seq();
-            self.log_railway(seq, RailwayChange::Unknown { event_type, data });
+            self.log_railway(seq, |_| RailwayChange::Unknown { event_type, data });
         } else {
             let seq = self.customs.next_seq();
-            self.log_customs(seq, CustomsChange::Unknown { event_type, data });
+            self.log_customs(seq, |_| CustomsChange::Unknown { event_type, data });
         }
     }
 
@@ -452,13 +458,11 @@ impl World {
             rng: Rng::with_seed(rng.u64(..)),
         };
         self.trains.insert(k, train);
-        let scheduled = self.train(k).expect("just inserted");
-        self.log_railway(
-            seq,
+        self.log_railway(seq, |w| {
             RailwayChange::TrainScheduled(TrainScheduled {
-                train: Box::new(scheduled),
-            }),
-        );
+                train: Box::new(w.train(k).expect("just inserted")),
+            })
+        });
 
         for position in 1..=planned {
             self.book_container(k, position, &mut rng);
@@ -534,13 +538,11 @@ impl World {
             .expect("booking on a known train")
             .containers
             .push(id);
-        let booked = self.container(id);
-        self.log_railway(
-            seq,
+        self.log_railway(seq, |w| {
             RailwayChange::ContainerBooked(ContainerBooked {
-                container: Box::new(booked),
-            }),
-        );
+                container: Box::new(w.container(id)),
+            })
+        });
 
         // Arrival a little off its estimate.
         let jitter = self.minutes(rng.f64() * 20.0 - 5.0);
@@ -579,7 +581,7 @@ impl World {
             estimated_departure: Some(Some(estimated)),
             cutoffs: Some(train.cutoffs),
         };
-        self.log_railway(seq, RailwayChange::TrainUpdated(update));
+        self.log_railway(seq, |_| RailwayChange::TrainUpdated(update));
     }
 
     fn set_train_status(&mut self, k: i64, status: TrainStatus) {
@@ -599,7 +601,7 @@ impl World {
             estimated_departure: None,
             cutoffs: None,
         };
-        self.log_railway(seq, RailwayChange::TrainUpdated(update));
+        self.log_railway(seq, |_| RailwayChange::TrainUpdated(update));
     }
 
     fn cutoff(&mut self, k: i64) {
@@ -639,7 +641,7 @@ impl World {
             reason: Some(reason),
         };
         let containers = train.containers.clone();
-        self.log_railway(seq, RailwayChange::TrainCancelled(cancelled));
+        self.log_railway(seq, |_| RailwayChange::TrainCancelled(cancelled));
         for id in containers {
             self.rebook_container(id, "train cancelled");
         }
@@ -669,7 +671,7 @@ impl World {
             actual_departure: self.now,
         };
         let containers = train.containers.clone();
-        self.log_railway(seq, RailwayChange::TrainDeparted(departed));
+        self.log_railway(seq, |_| RailwayChange::TrainDeparted(departed));
         for id in containers {
             if self.containers[&id].transshipment.status == TransshipmentStatus::Done {
                 let parcels = self.containers[&id].parcels.clone();
@@ -753,7 +755,7 @@ impl World {
             reason: Some(reason.to_owned()),
         };
         let parcels = container.parcels.clone();
-        self.log_railway(seq, RailwayChange::ContainerRebooked(rebooked));
+        self.log_railway(seq, |_| RailwayChange::ContainerRebooked(rebooked));
         for serial in parcels {
             self.move_parcel(serial, to, Some(id));
         }
@@ -779,7 +781,7 @@ impl World {
                 .map(|t| t.train_id.clone()),
             arrived_at: self.now,
         };
-        self.log_railway(seq, RailwayChange::ContainerArrived(arrived));
+        self.log_railway(seq, |_| RailwayChange::ContainerArrived(arrived));
         let yard = self.draw(&mut rng, self.cfg.shed.yard_to_queue);
         self.containers.get_mut(&id).expect("still here").rng = rng;
         self.schedule(self.now + yard, Happening::Enqueue(id));
@@ -804,11 +806,13 @@ impl World {
         let seq = self.railway.next_seq();
         let container = self.containers.get_mut(&id).expect("known container");
         container.seq = seq;
-        let changed = TransshipmentChanged {
-            container_no: ContainerNo::new(container.container_no.clone()),
-            transshipment: container.transshipment.clone(),
-        };
-        self.log_railway(seq, kind(changed));
+        self.log_railway(seq, |w| {
+            let container = &w.containers[&id];
+            kind(TransshipmentChanged {
+                container_no: ContainerNo::new(container.container_no.clone()),
+                transshipment: container.transshipment.clone(),
+            })
+        });
     }
 
     fn start_lifts(&mut self) {
