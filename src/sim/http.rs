@@ -25,6 +25,7 @@ use tower_http::compression::CompressionLayer;
 use super::actions::ActionOutcome;
 use super::config::{Faults, SimConfig};
 use super::feed::FeedLog;
+use super::paging;
 use super::world::{TrainFilter, World};
 use crate::domain::{
     DeclarationNo, DeclarationPage, HoldActionKind, HoldActionRequest, Officer, TrainPage, time,
@@ -219,8 +220,12 @@ impl Params {
         self.number("page_size", 1..=1000, 200).map(|n| n as usize)
     }
 
-    fn page_token(&self) -> Option<&str> {
+    /// The position a page token names; `400` for a token this server
+    /// does not write.
+    fn page_token<T>(&self, read: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, Failure> {
         self.text("page_token")
+            .map(|t| read(t).ok_or_else(|| bad_request("page_token is not one this server gave")))
+            .transpose()
     }
 }
 
@@ -329,7 +334,7 @@ async fn list_trains(State(state): State<Arc<SimState>>, uri: Uri, headers: Head
         to: params.time("to")?,
     };
     let size = params.page_size()?;
-    let after = params.page_token();
+    let after = params.page_token(|t| paging::position(t).and_then(|k| i64::try_from(k).ok()))?;
     let world = state.world();
     let tag = etag(&world, &uri);
     if let Some(response) = not_modified(&headers, &tag) {
@@ -416,19 +421,26 @@ fn events(state: &SimState, uri: &Uri, which: Feed) -> Reply {
     } else {
         now
     };
-    let batch = feed.read(start, limit, visible_until);
+    // Under `duplicates`, some batches repeat one of their events (still
+    // within `limit`) and some hand back a `next` that steps back.
+    let (repeat, step_back) = if faults.duplicates {
+        let mut dice = state.dice.lock().expect("dice lock");
+        let repeat = limit > 1 && dice.f64() < 0.3;
+        let step_back = (dice.f64() < 0.3).then(|| dice.usize(1..=3));
+        (repeat.then(|| dice.u64(..)), step_back)
+    } else {
+        (None, None)
+    };
+    let batch = feed.read(start, limit - usize::from(repeat.is_some()), visible_until);
     let mut events = batch.events;
     let mut next = batch.last_seq;
-    if faults.duplicates && !events.is_empty() {
-        let mut dice = state.dice.lock().expect("dice lock");
-        if dice.f64() < 0.3 {
-            let i = dice.usize(..events.len());
-            let copy = events[i].clone();
-            events.insert(i + 1, copy);
-        }
-        if dice.f64() < 0.3 {
-            next = feed.step_back(next, dice.usize(1..=3)).max(start);
-        }
+    if let (Some(pick), false) = (repeat, events.is_empty()) {
+        let i = (pick % events.len() as u64) as usize;
+        let copy = events[i].clone();
+        events.insert(i + 1, copy);
+    }
+    if let Some(steps) = step_back {
+        next = feed.step_back(next, steps).max(start);
     }
     let body = format!(
         r#"{{"events":[{}],"next":{},"has_more":{},"server_time":{}}}"#,
@@ -466,7 +478,7 @@ async fn list_declarations(
 ) -> Reply {
     let params = Params::from_uri(&uri)?;
     let size = params.page_size()?;
-    let after = params.page_token();
+    let after = params.page_token(paging::position)?;
     let train_id = params.text("train_id");
     let world = state.world();
     let tag = etag(&world, &uri);
@@ -518,7 +530,9 @@ async fn list_holds(State(state): State<Arc<SimState>>, uri: Uri) -> Reply {
         .text("page_size")
         .and_then(|t| t.parse::<i64>().ok())
         .map_or(200, |n| n.clamp(1, 1000) as usize);
-    let after = params.page_token();
+    // Nor for a page token it never gave: the list starts over, which at
+    // worst repeats holds and never hides any.
+    let after = params.text("page_token").and_then(paging::pair_position);
     let world = state.world();
     let (declarations, next_page_token) = world.holds_page(after, size);
     let page = DeclarationPage {

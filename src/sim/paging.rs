@@ -1,34 +1,36 @@
 //! Page tokens of the snapshot lists.
 //!
 //! A token is the position of the last object of a page in the list's sort
-//! order, written as fixed-width digits so that text order is list order.
-//! Any string is therefore a position: the next page starts at the first
-//! object whose token sorts after it. A client that sends back what it got
-//! pages through the list; a token this server never wrote is answered, not
-//! refused, as the contract defines no error for it.
+//! order, written as fixed-width digits so that text order is list order;
+//! the next page starts at the first object whose token sorts after it, so
+//! a token stays good while the list changes. A string that is not a token
+//! this server writes is refused (`400`), like an unknown cursor: a client
+//! that sent a corrupted token must hear of it, not read an empty last page.
 
 /// The token of position `n`.
 pub fn token(n: u64) -> String {
     format!("{n:020}")
 }
 
-/// The first position whose token sorts after `after`; `None` when every
-/// position sorts before it.
-pub fn first_after(after: &str) -> Option<u64> {
-    if token(u64::MAX).as_str() <= after {
-        return None;
+/// Reads a token back to its position; `None` for anything this server
+/// does not write.
+pub fn position(text: &str) -> Option<u64> {
+    if text.len() == 20 && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
     }
-    // `token` is monotonic, so binary search for the first position past it.
-    let (mut low, mut high) = (0u64, u64::MAX);
-    while low < high {
-        let mid = low + (high - low) / 2;
-        if token(mid).as_str() > after {
-            high = mid;
-        } else {
-            low = mid + 1;
-        }
-    }
-    Some(low)
+}
+
+/// A token of a pair of positions (e.g. cut-off, then serial).
+pub fn pair_token(first: u64, second: u64) -> String {
+    format!("{}.{}", token(first), token(second))
+}
+
+/// Reads a pair token back.
+pub fn pair_position(text: &str) -> Option<(u64, u64)> {
+    let (first, second) = text.split_once('.')?;
+    Some((position(first)?, position(second)?))
 }
 
 #[cfg(test)]
@@ -39,24 +41,29 @@ mod tests {
     fn tokens_sort_like_positions() {
         assert!(token(9) < token(10));
         assert!(token(123) < token(u64::MAX));
+        assert!(pair_token(1, 99) < pair_token(2, 0));
     }
 
     #[test]
-    fn a_token_we_wrote_continues_after_it() {
-        for n in [0, 1, 41, 12_345, 1 << 40] {
-            assert_eq!(first_after(&token(n)), Some(n + 1));
+    fn tokens_read_back() {
+        for n in [0, 1, 41, 12_345, u64::MAX] {
+            assert_eq!(position(&token(n)), Some(n));
         }
-        assert_eq!(first_after(&token(u64::MAX)), None);
+        assert_eq!(pair_position(&pair_token(7, 8)), Some((7, 8)));
     }
 
     #[test]
-    fn any_string_is_a_position() {
-        assert_eq!(first_after(""), Some(0));
-        assert_eq!(first_after("1"), Some(10u64.pow(19)));
-        assert_eq!(first_after("5"), None, "every token starts with 0 or 1");
-        assert_eq!(first_after("[Filtered]"), None);
-        assert_eq!(first_after("zzz"), None);
-        assert_eq!(first_after("-1"), Some(0));
-        assert_eq!(first_after("00000000000000000041x"), Some(42));
+    fn anything_else_is_refused() {
+        for text in [
+            "",
+            "41",
+            "zzz",
+            "[Filtered]",
+            "-0000000000000000001",
+            "99999999999999999999",
+        ] {
+            assert_eq!(position(text), None, "{text:?}");
+        }
+        assert_eq!(pair_position("00000000000000000001"), None);
     }
 }

@@ -737,7 +737,7 @@ impl World {
     pub fn declaration_page(
         &self,
         train_id: Option<&str>,
-        after: Option<&str>,
+        after: Option<u64>,
         size: usize,
     ) -> (Vec<Declaration>, Option<String>) {
         let train = train_id.map(|id| {
@@ -746,9 +746,7 @@ impl World {
                 .find(|(_, t)| t.train_id == id)
                 .map(|(k, _)| *k)
         });
-        let Some(start) = after.map_or(Some(0), paging::first_after) else {
-            return (Vec::new(), None);
-        };
+        let start = after.map_or(0, |s| s.saturating_add(1));
         let mut matching = self.parcels.range(start..).filter(|(_, p)| {
             p.is_filed()
                 && match train {
@@ -777,15 +775,12 @@ impl World {
     }
 
     /// Held declarations, most urgent train first (earliest release
-    /// cut-off), after the page token.
+    /// cut-off), after position `after` (cut-off millis, serial).
     pub fn holds_page(
         &self,
-        after: Option<&str>,
+        after: Option<(u64, u64)>,
         size: usize,
     ) -> (Vec<Declaration>, Option<String>) {
-        let token = |(cutoff, serial): (u64, u64)| {
-            format!("{}.{}", paging::token(cutoff), paging::token(serial))
-        };
         let mut held: Vec<(u64, u64)> = self
             .open_holds
             .iter()
@@ -797,12 +792,10 @@ impl World {
             })
             .collect();
         held.sort_unstable();
-        let start = after.map_or(0, |after| {
-            held.partition_point(|h| token(*h).as_str() <= after)
-        });
+        let start = after.map_or(0, |after| held.partition_point(|h| *h <= after));
         let page = &held[start..held.len().min(start + size)];
         let next = (start + page.len() < held.len())
-            .then(|| page.last().map(|h| token(*h)))
+            .then(|| page.last().map(|(c, s)| paging::pair_token(*c, *s)))
             .flatten();
         let declarations = page
             .iter()
@@ -895,10 +888,10 @@ mod tests {
         let mut paged = Vec::new();
         let mut after = None;
         loop {
-            let (page, next) = world.holds_page(after.as_deref(), 2);
+            let (page, next) = world.holds_page(after, 2);
             paged.extend(page);
             match next {
-                Some(token) => after = Some(token),
+                Some(token) => after = paging::pair_position(&token),
                 None => break,
             }
         }

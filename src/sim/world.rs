@@ -150,6 +150,25 @@ pub(super) fn mix(a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Adds a field the contract does not name to an object, to the objects in
+/// its lists and to their `data`, as a newer server version might.
+fn add_unknown_fields(value: &mut serde_json::Value) {
+    let serde_json::Value::Object(object) = value else {
+        return;
+    };
+    for (_, field) in object.iter_mut() {
+        match field {
+            serde_json::Value::Array(items) => items.iter_mut().for_each(add_unknown_fields),
+            serde_json::Value::Object(_) => add_unknown_fields(field),
+            _ => {}
+        }
+    }
+    object.insert(
+        "x_upstream_trace".to_owned(),
+        serde_json::json!({"schema": "v1.1", "note": "a field this contract does not name"}),
+    );
+}
+
 fn station(code: &str, name: &str, offset: &str) -> Station {
     Station {
         code: StationCode::from(code),
@@ -305,10 +324,17 @@ impl World {
     }
 
     /// Writes JSON as the simulated upstream systems do (Alashankou and
-    /// customs both write Beijing time unless `mixed_offsets` is on).
+    /// customs both write Beijing time unless `mixed_offsets` is on; with
+    /// `unknown_codes` on, objects carry fields the contract does not name).
     pub fn to_json<T: serde::Serialize>(&self, value: &T) -> String {
         time::with_offset(self.offset_style(), || {
-            serde_json::to_string(value).expect("simulator objects serialize")
+            if self.cfg.faults.unknown_codes {
+                let mut value = serde_json::to_value(value).expect("simulator objects serialize");
+                add_unknown_fields(&mut value);
+                value.to_string()
+            } else {
+                serde_json::to_string(value).expect("simulator objects serialize")
+            }
         })
     }
 
@@ -957,17 +983,14 @@ impl World {
         }
     }
 
-    /// Trains by departure, after the page token, filtered.
+    /// Trains by departure after position `after`, filtered.
     pub fn train_page(
         &self,
         filter: &TrainFilter,
-        after: Option<&str>,
+        after: Option<i64>,
         size: usize,
     ) -> (Vec<Train>, Option<String>) {
-        let Some(start) = after.map_or(Some(0), paging::first_after) else {
-            return (Vec::new(), None);
-        };
-        let start = i64::try_from(start).unwrap_or(i64::MAX);
+        let start = after.map_or(0, |k| k.saturating_add(1));
         let mut matching = self
             .trains
             .range(start..)
