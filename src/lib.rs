@@ -5,5 +5,6 @@
 //! events → board state → view. [`domain`] holds the pure model every other
 //! module depends on.
 
+pub mod board;
 pub mod domain;
 pub mod sim;

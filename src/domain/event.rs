@@ -19,6 +19,19 @@ use super::model::{
 };
 use super::time::{rfc3339, rfc3339_patch};
 
+/// What a feed delivers to the board: a whole snapshot, or events after it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Every train (with its containers) the railway lists now.
+    RailwaySnapshot(Vec<Train>),
+    /// Every declaration customs lists now.
+    CustomsSnapshot(Vec<Declaration>),
+    /// Railway events, oldest first.
+    RailwayEvents(Vec<Event<RailwayChange>>),
+    /// Customs events, oldest first.
+    CustomsEvents(Vec<Event<CustomsChange>>),
+}
+
 /// The typed `data` of one feed's events.
 pub trait Change: Sized {
     /// The event `type` string.

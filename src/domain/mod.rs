@@ -7,6 +7,7 @@ pub mod codes;
 pub mod event;
 pub mod ids;
 pub mod model;
+pub mod risk;
 pub mod stage;
 pub mod time;
 
@@ -14,11 +15,12 @@ pub use codes::{
     HoldActionKind, HoldOutcome, HoldReason, InspectionMethod, InspectionStatus, Lang, Procedure,
     ReceiptStatus, Role, TrainStatus, TransshipmentStatus,
 };
-pub use event::{Change, CustomsChange, Event, RailwayChange};
+pub use event::{Change, CustomsChange, Delivery, Event, RailwayChange};
 pub use ids::{ContainerNo, DeclarationNo, IdError, PreNo, StandardWagonNo, StationCode, WagonNo};
 pub use model::{
     ApiError, Container, Cutoffs, Declaration, DeclarationPage, GoodsLine, Hold, HoldActionRequest,
     HoldActionResult, Inspection, Note, Officer, Party, Station, Status, Train, TrainPage,
     Transshipment,
 };
+pub use risk::{Assessment, Estimates, Risk, RiskPolicy};
 pub use stage::{Stage, StageInputs, StagePath, StageState, stage_path};

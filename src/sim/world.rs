@@ -95,6 +95,8 @@ pub(super) struct SimContainer {
     pub arrived_at: Option<DateTime<Utc>>,
     pub eta: Option<DateTime<Utc>>,
     pub transshipment: Transshipment,
+    /// Through the yard: in the queue unless blocked.
+    ready_to_queue: bool,
     pub parcels: Vec<u64>,
     pub seq: u64,
     rng: Rng,
@@ -231,6 +233,16 @@ impl World {
     /// Changes the faults in force.
     pub fn faults_mut(&mut self) -> &mut Faults {
         &mut self.cfg.faults
+    }
+
+    /// The railway feed's retained events.
+    pub fn railway_log(&self) -> &FeedLog {
+        &self.railway
+    }
+
+    /// The customs feed's retained events.
+    pub fn customs_log(&self) -> &FeedLog {
+        &self.customs
     }
 
     /// Makes every cursor handed out so far invalid, on both feeds.
@@ -553,6 +565,7 @@ impl World {
                 track: None,
                 blocked_reason: None,
             },
+            ready_to_queue: false,
             parcels: Vec::with_capacity(parcels_per_container as usize),
             seq,
             rng: Rng::with_seed(rng.u64(..)),
@@ -817,11 +830,12 @@ impl World {
         let Some(container) = self.containers.get_mut(&id) else {
             return;
         };
-        container.transshipment.queued_at = Some(self.now);
+        container.ready_to_queue = true;
         if container.transshipment.status == TransshipmentStatus::Blocked {
-            // Joins the queue when the block is lifted.
+            // Joins the queue when the block is lifted (and says so then).
             return;
         }
+        container.transshipment.queued_at = Some(self.now);
         container.transshipment.status = TransshipmentStatus::Queued;
         self.shed_queue.push_back(id);
         self.emit_transshipment(id, RailwayChange::TransshipmentQueued);
@@ -926,6 +940,9 @@ impl World {
         }
         let container = self.containers.get_mut(&id).expect("checked above");
         container.transshipment.blocked_reason = None;
+        if container.ready_to_queue && container.transshipment.queued_at.is_none() {
+            container.transshipment.queued_at = Some(self.now);
+        }
         match container.transshipment.queued_at {
             Some(queued_at) => {
                 container.transshipment.status = TransshipmentStatus::Queued;
