@@ -6,5 +6,8 @@
 //! module depends on.
 
 pub mod board;
+pub mod config;
 pub mod domain;
+pub mod feeds;
 pub mod sim;
+pub mod status;

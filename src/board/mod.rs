@@ -9,7 +9,6 @@
 //! Counts per train and container move with each parcel that changes.
 
 pub mod parcel;
-pub mod report;
 pub mod tally;
 
 use std::cmp::Reverse;

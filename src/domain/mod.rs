@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod risk;
 pub mod stage;
+pub mod text;
 pub mod time;
 
 pub use codes::{

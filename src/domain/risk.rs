@@ -747,18 +747,17 @@ pub fn project_shed(
     out
 }
 
-fn minutes_text(d: Duration, lang: Lang) -> String {
-    let minutes = d.num_seconds().abs().div_euclid(60);
-    let text = if minutes >= 120 {
-        format!("{}h{:02}", minutes / 60, minutes % 60)
-    } else {
-        minutes.to_string()
-    };
+/// A duration for people: seconds under a minute, minutes under two
+/// hours, then hours and minutes.
+pub fn duration_text(d: Duration, lang: Lang) -> String {
+    let seconds = d.num_seconds().abs();
+    let minutes = seconds / 60;
     match lang {
-        Lang::En if minutes >= 120 => text,
-        Lang::En => format!("{text} min"),
-        Lang::Zh if minutes >= 120 => text,
-        Lang::Zh => format!("{text}分钟"),
+        Lang::En if seconds < 60 => format!("{seconds} s"),
+        Lang::En if minutes < 120 => format!("{minutes} min"),
+        Lang::Zh if seconds < 60 => format!("{seconds}秒"),
+        Lang::Zh if minutes < 120 => format!("{minutes}分钟"),
+        _ => format!("{}h{:02}", minutes / 60, minutes % 60),
     }
 }
 
@@ -771,10 +770,10 @@ fn cutoff_text(cutoff: Cutoff, at: DateTime<Utc>, now: DateTime<Utc>, lang: Lang
         (Cutoff::CustomsRelease, Lang::Zh) => "放行截止",
     };
     match lang {
-        Lang::En if left >= Duration::zero() => format!("{what} in {}", minutes_text(left, lang)),
-        Lang::En => format!("{what} passed {} ago", minutes_text(left, lang)),
-        Lang::Zh if left >= Duration::zero() => format!("距{what}{}", minutes_text(left, lang)),
-        Lang::Zh => format!("{what}已过{}", minutes_text(left, lang)),
+        Lang::En if left >= Duration::zero() => format!("{what} in {}", duration_text(left, lang)),
+        Lang::En => format!("{what} passed {} ago", duration_text(left, lang)),
+        Lang::Zh if left >= Duration::zero() => format!("距{what}{}", duration_text(left, lang)),
+        Lang::Zh => format!("{what}已过{}", duration_text(left, lang)),
     }
 }
 
@@ -817,13 +816,13 @@ fn blocker_text(blocker: Blocker, now: DateTime<Utc>, lang: Lang, out: &mut Stri
                 (Some(eta), true) if eta > now => write!(
                     out,
                     "container not arrived, due in {}",
-                    minutes_text(eta - now, lang)
+                    duration_text(eta - now, lang)
                 ),
                 (Some(eta), false) if eta > now => {
                     write!(
                         out,
                         "集装箱未到站，预计{}后到达",
-                        minutes_text(eta - now, lang)
+                        duration_text(eta - now, lang)
                     )
                 }
                 (_, true) => out.write_str("container not arrived, overdue"),
@@ -869,10 +868,10 @@ fn blocker_text(blocker: Blocker, now: DateTime<Utc>, lang: Lang, out: &mut Stri
             };
             match (since, en) {
                 (Some(since), true) => {
-                    write!(out, "{en_text} for {}", minutes_text(now - since, lang))
+                    write!(out, "{en_text} for {}", duration_text(now - since, lang))
                 }
                 (Some(since), false) => {
-                    write!(out, "{zh_text}{}", minutes_text(now - since, lang))
+                    write!(out, "{zh_text}{}", duration_text(now - since, lang))
                 }
                 (None, true) => out.write_str(en_text),
                 (None, false) => out.write_str(zh_text),

@@ -165,6 +165,14 @@ impl FeedLog {
         }
     }
 
+    /// The event `back` events before the one after `seq`, if still kept
+    /// (for redelivering an old event on its own).
+    pub fn earlier(&self, seq: u64, back: usize) -> Option<Box<str>> {
+        let index = self.entries.partition_point(|e| e.seq <= seq);
+        let i = index.checked_sub(back)?;
+        self.entries.get(i).map(|e| e.json.clone())
+    }
+
     /// The seq `steps` events before `seq` that a cursor may still name
     /// (for redelivery).
     pub fn step_back(&self, seq: u64, steps: usize) -> u64 {
@@ -260,6 +268,14 @@ mod tests {
         let batch = feed.read(1, 10, at(2));
         assert_eq!(batch.events.len(), 3);
         assert!(!batch.has_more);
+    }
+
+    #[test]
+    fn earlier_events_can_be_fetched_again() {
+        let feed = feed_with(5);
+        assert_eq!(feed.earlier(4, 1).as_deref(), Some("{\"seq\":4}"));
+        assert_eq!(feed.earlier(4, 3).as_deref(), Some("{\"seq\":2}"));
+        assert_eq!(feed.earlier(4, 9), None);
     }
 
     #[test]

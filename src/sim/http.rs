@@ -421,23 +421,32 @@ fn events(state: &SimState, uri: &Uri, which: Feed) -> Reply {
     } else {
         now
     };
-    // Under `duplicates`, some batches repeat one of their events (still
-    // within `limit`) and some hand back a `next` that steps back.
-    let (repeat, step_back) = if faults.duplicates {
+    // Under `duplicates`, some batches repeat one of their events, some
+    // carry a straggler (an older event, delivered again on its own after
+    // newer ones), all within `limit`; and some hand back a `next` that
+    // steps back.
+    let (repeat, straggler, step_back) = if faults.duplicates {
         let mut dice = state.dice.lock().expect("dice lock");
-        let repeat = limit > 1 && dice.f64() < 0.3;
+        let repeat = (limit > 2 && dice.f64() < 0.3).then(|| dice.u64(..));
+        let straggler = (limit > 2 && dice.f64() < 0.3)
+            .then(|| (feed.earlier(start, dice.usize(1..=200)), dice.u64(..)));
         let step_back = (dice.f64() < 0.3).then(|| dice.usize(1..=3));
-        (repeat.then(|| dice.u64(..)), step_back)
+        (repeat, straggler, step_back)
     } else {
-        (None, None)
+        (None, None, None)
     };
-    let batch = feed.read(start, limit - usize::from(repeat.is_some()), visible_until);
+    let room = limit - usize::from(repeat.is_some()) - usize::from(straggler.is_some());
+    let batch = feed.read(start, room, visible_until);
     let mut events = batch.events;
     let mut next = batch.last_seq;
     if let (Some(pick), false) = (repeat, events.is_empty()) {
         let i = (pick % events.len() as u64) as usize;
         let copy = events[i].clone();
         events.insert(i + 1, copy);
+    }
+    if let Some((Some(old), pick)) = straggler {
+        let i = (pick % (events.len() as u64 + 1)) as usize;
+        events.insert(i, old);
     }
     if let Some(steps) = step_back {
         next = feed.step_back(next, steps).max(start);

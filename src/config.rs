@@ -1,0 +1,497 @@
+//! The settings of greenchannel: a TOML file (`config/greenchannel.toml` is
+//! the commented example), overridden by `GREENCHANNEL_<SECTION>_<KEY>`
+//! environment variables, overridden by flags.
+//!
+//! Tokens are never settings: they come from `GREENCHANNEL_RAILWAY_TOKEN` /
+//! `GREENCHANNEL_CUSTOMS_TOKEN` or from a `token_file` named here.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::board::BoardSettings;
+use crate::domain::risk::Step;
+
+/// Everything greenchannel is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The railway API.
+    pub railway: ApiConfig,
+    /// The customs API.
+    pub customs: ApiConfig,
+    /// How both feeds are polled.
+    pub feeds: FeedsConfig,
+    /// How risk is judged.
+    pub risk: RiskConfig,
+    /// What the board keeps.
+    pub board: BoardConfig,
+}
+
+/// Where one API is and how to authenticate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Base URL; paths such as `/v1/events` are relative to it.
+    pub url: String,
+    /// A file holding the bearer token (used when the environment has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// How the feeds are polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// Between event polls when the feed has nothing more.
+    pub poll_interval_seconds: f64,
+    /// Events asked for per poll (1..=5000).
+    pub event_batch: u32,
+    /// Objects per snapshot page (1..=1000).
+    pub page_size: u32,
+    /// Connecting may take this long.
+    pub connect_timeout_seconds: f64,
+    /// A whole request may take this long.
+    pub request_timeout_seconds: f64,
+    /// First wait after a failure; doubles with each failure (with jitter).
+    pub backoff_initial_seconds: f64,
+    /// The longest wait after failures.
+    pub backoff_max_seconds: f64,
+    /// A feed without success for this long is stale.
+    pub stale_after_seconds: f64,
+    /// A feed failing for this long is down.
+    pub down_after_seconds: f64,
+}
+
+/// How risk is judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Less slack than this before a cut-off is `watch`.
+    pub watch_margin_minutes: f64,
+    /// Projections use this quantile of learned durations.
+    pub quantile: f64,
+    /// Gantry cranes working in the shed.
+    pub cranes: u32,
+    /// Durations assumed until enough are observed, minutes.
+    pub priors: Priors,
+}
+
+/// Prior durations of each step, minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Priors {
+    /// Filed to accepted.
+    pub declaration: f64,
+    /// Accepted to review concluded.
+    pub review: f64,
+    /// Inspection.
+    pub inspection: f64,
+    /// Hold placed to lifted.
+    pub hold: f64,
+    /// Concluded to released.
+    pub release: f64,
+    /// Arrived to queued in the shed.
+    pub yard_to_queue: f64,
+    /// Lifting one container.
+    pub lift: f64,
+}
+
+/// What the board keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoardConfig {
+    /// A departed train stays on the board this long.
+    pub keep_departed_minutes: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            railway: ApiConfig {
+                url: "http://127.0.0.1:7400/railway".to_owned(),
+                token_file: None,
+            },
+            customs: ApiConfig {
+                url: "http://127.0.0.1:7400/customs".to_owned(),
+                token_file: None,
+            },
+            feeds: FeedsConfig::default(),
+            risk: RiskConfig::default(),
+            board: BoardConfig::default(),
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Config::default().railway
+    }
+}
+
+impl Default for FeedsConfig {
+    fn default() -> Self {
+        FeedsConfig {
+            poll_interval_seconds: 2.0,
+            event_batch: 1000,
+            page_size: 1000,
+            connect_timeout_seconds: 5.0,
+            request_timeout_seconds: 30.0,
+            backoff_initial_seconds: 1.0,
+            backoff_max_seconds: 60.0,
+            stale_after_seconds: 20.0,
+            down_after_seconds: 120.0,
+        }
+    }
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            watch_margin_minutes: 20.0,
+            quantile: 0.8,
+            cranes: 4,
+            priors: Priors::default(),
+        }
+    }
+}
+
+impl Default for Priors {
+    fn default() -> Self {
+        Priors {
+            declaration: 15.0,
+            review: 30.0,
+            inspection: 75.0,
+            hold: 150.0,
+            release: 15.0,
+            yard_to_queue: 10.0,
+            lift: 5.0,
+        }
+    }
+}
+
+impl Default for BoardConfig {
+    fn default() -> Self {
+        BoardConfig {
+            keep_departed_minutes: 120.0,
+        }
+    }
+}
+
+/// Settings that could not be used, with where the problem is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Environment variables that are not settings.
+const NOT_SETTINGS: &[&str] = &[
+    "GREENCHANNEL_RAILWAY_TOKEN",
+    "GREENCHANNEL_CUSTOMS_TOKEN",
+    "GREENCHANNEL_CONFIG",
+    "GREENCHANNEL_LOG",
+];
+
+/// Sections a variable may name, longest first (`risk_priors` before
+/// `risk`).
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("risk_priors", &["risk", "priors"]),
+    ("railway", &["railway"]),
+    ("customs", &["customs"]),
+    ("feeds", &["feeds"]),
+    ("risk", &["risk"]),
+    ("board", &["board"]),
+];
+
+fn minutes(m: f64) -> Duration {
+    Duration::milliseconds((m * 60_000.0).round() as i64)
+}
+
+impl Config {
+    /// Reads the file (if any), then applies `GREENCHANNEL_*` variables.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+                Self::parse(&text)
+                    .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))?
+            }
+            None => Config::default(),
+        };
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(name, _)| {
+                name.starts_with("GREENCHANNEL_") && !NOT_SETTINGS.contains(&name.as_str())
+            })
+            .collect();
+        overrides.sort();
+        for (name, value) in overrides {
+            config = config.with_env(&name, &value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads TOML settings (without checking them).
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Applies one `GREENCHANNEL_<SECTION>_<KEY>` variable.
+    fn with_env(self, name: &str, value: &str) -> Result<Config, ConfigError> {
+        let setting = name
+            .trim_start_matches("GREENCHANNEL_")
+            .to_ascii_lowercase();
+        let Some((path, key)) = SECTIONS.iter().find_map(|(prefix, path)| {
+            setting
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .map(|key| (*path, key.to_owned()))
+        }) else {
+            return Err(ConfigError(format!(
+                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board)"
+            )));
+        };
+        // A TOML value if it reads as one (numbers, booleans), else text.
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+        let mut table = toml::Table::try_from(&self).expect("settings serialize");
+        let mut section = &mut table;
+        for part in path {
+            section = section
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .expect("sections are tables");
+        }
+        section.insert(key, parsed);
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let f = &self.feeds;
+        let mut problems = Vec::new();
+        let mut need = |ok: bool, what: &str| {
+            if !ok {
+                problems.push(what.to_owned());
+            }
+        };
+        for (name, api) in [("railway", &self.railway), ("customs", &self.customs)] {
+            need(
+                api.url.starts_with("http://") || api.url.starts_with("https://"),
+                &format!("{name}.url must start with http:// or https://"),
+            );
+        }
+        need(
+            f.poll_interval_seconds > 0.0,
+            "feeds.poll_interval_seconds must be positive",
+        );
+        need(
+            (1..=5000).contains(&f.event_batch),
+            "feeds.event_batch must be 1..=5000",
+        );
+        need(
+            (1..=1000).contains(&f.page_size),
+            "feeds.page_size must be 1..=1000",
+        );
+        need(
+            f.connect_timeout_seconds > 0.0,
+            "feeds.connect_timeout_seconds must be positive",
+        );
+        need(
+            f.request_timeout_seconds > 0.0,
+            "feeds.request_timeout_seconds must be positive",
+        );
+        need(
+            f.backoff_initial_seconds > 0.0 && f.backoff_initial_seconds <= f.backoff_max_seconds,
+            "feeds.backoff_initial_seconds must be positive and at most backoff_max_seconds",
+        );
+        need(
+            f.stale_after_seconds > 0.0 && f.stale_after_seconds <= f.down_after_seconds,
+            "feeds.stale_after_seconds must be positive and at most down_after_seconds",
+        );
+        need(
+            self.risk.watch_margin_minutes >= 0.0,
+            "risk.watch_margin_minutes must not be negative",
+        );
+        need(
+            (0.5..=0.99).contains(&self.risk.quantile),
+            "risk.quantile must be 0.5..=0.99",
+        );
+        need(self.risk.cranes >= 1, "risk.cranes must be at least 1");
+        let p = &self.risk.priors;
+        need(
+            [
+                p.declaration,
+                p.review,
+                p.inspection,
+                p.hold,
+                p.release,
+                p.yard_to_queue,
+                p.lift,
+            ]
+            .iter()
+            .all(|m| *m > 0.0),
+            "risk.priors must all be positive",
+        );
+        need(
+            self.board.keep_departed_minutes >= 0.0,
+            "board.keep_departed_minutes must not be negative",
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems.join("; ")))
+        }
+    }
+
+    /// Divides every duration of judgement by `factor`: for a simulator
+    /// that runs its world that many times faster than the real one.
+    pub fn compressed(mut self, factor: f64) -> Config {
+        let r = &mut self.risk;
+        r.watch_margin_minutes /= factor;
+        let p = &mut r.priors;
+        for m in [
+            &mut p.declaration,
+            &mut p.review,
+            &mut p.inspection,
+            &mut p.hold,
+            &mut p.release,
+            &mut p.yard_to_queue,
+            &mut p.lift,
+        ] {
+            *m /= factor;
+        }
+        self.board.keep_departed_minutes /= factor;
+        self
+    }
+
+    /// The board's settings.
+    pub fn board_settings(&self) -> BoardSettings {
+        let p = &self.risk.priors;
+        BoardSettings {
+            watch_margin: minutes(self.risk.watch_margin_minutes),
+            quantile: self.risk.quantile,
+            priors: vec![
+                (Step::Declaration, minutes(p.declaration)),
+                (Step::Review, minutes(p.review)),
+                (Step::Inspection, minutes(p.inspection)),
+                (Step::Hold, minutes(p.hold)),
+                (Step::Release, minutes(p.release)),
+                (Step::YardToQueue, minutes(p.yard_to_queue)),
+                (Step::Lift, minutes(p.lift)),
+            ],
+            cranes: self.risk.cranes,
+            keep_departed: minutes(self.board.keep_departed_minutes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_shipped_example_is_the_defaults() {
+        let text = include_str!("../config/greenchannel.toml");
+        assert_eq!(Config::parse(text).unwrap(), Config::default());
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("GREENCHANNEL_RAILWAY_URL", "https://rail.example/api"),
+                ("GREENCHANNEL_FEEDS_POLL_INTERVAL_SECONDS", "5"),
+                ("GREENCHANNEL_RISK_PRIORS_LIFT", "7.5"),
+                ("GREENCHANNEL_RISK_CRANES", "6"),
+                ("GREENCHANNEL_CUSTOMS_TOKEN", "never a setting"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.railway.url, "https://rail.example/api");
+        assert_eq!(config.feeds.poll_interval_seconds, 5.0);
+        assert_eq!(config.risk.priors.lift, 7.5);
+        assert_eq!(config.risk.cranes, 6);
+    }
+
+    #[test]
+    fn bad_environment_names_the_variable() {
+        let err = Config::load(None, env(&[("GREENCHANNEL_FEEDS_PAGE_SIZE", "many")])).unwrap_err();
+        assert!(err.0.starts_with("GREENCHANNEL_FEEDS_PAGE_SIZE: "), "{err}");
+        let err = Config::load(None, env(&[("GREENCHANNEL_FEEDS_SPEED", "1")])).unwrap_err();
+        assert!(err.0.contains("GREENCHANNEL_FEEDS_SPEED"), "{err}");
+        assert!(err.0.contains("speed"), "{err}");
+        let err = Config::load(None, env(&[("GREENCHANNEL_WEATHER", "1")])).unwrap_err();
+        assert!(err.0.contains("not a setting"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_file_names_the_file_line_and_key() {
+        let dir = std::env::temp_dir().join(format!("greenchannel-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(
+            &path,
+            "[feeds]\npoll_interval_seconds = 2\npage_sise = 10\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        assert!(err.0.contains("bad.toml"), "{err}");
+        assert!(err.0.contains("line 3"), "{err}");
+        assert!(err.0.contains("page_sise"), "{err}");
+        std::fs::write(&path, "[risk]\nquantile = \"high\"\n").unwrap();
+        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        assert!(err.0.contains("line 2"), "{err}");
+        assert!(err.0.contains("quantile"), "{err}");
+        std::fs::write(&path, "[risk]\nquantile = 2.0\n").unwrap();
+        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        assert!(err.0.contains("risk.quantile"), "{err}");
+        let err = Config::load(Some(&dir.join("missing.toml")), Vec::new()).unwrap_err();
+        assert!(err.0.contains("missing.toml"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_demo_settings_match_the_demo_simulator() {
+        let text = include_str!("../config/demo.toml");
+        let demo = Config::parse(text).unwrap();
+        let compression = crate::sim::SimConfig::default().time_compression;
+        assert_eq!(demo, Config::default().compressed(compression));
+    }
+
+    #[test]
+    fn compression_scales_judgement_not_feeds() {
+        let config = Config::default().compressed(30.0);
+        assert_eq!(config.risk.watch_margin_minutes, 20.0 / 30.0);
+        assert_eq!(config.risk.priors.lift, 5.0 / 30.0);
+        assert_eq!(config.feeds, FeedsConfig::default());
+    }
+}

@@ -1,0 +1,137 @@
+//! The feed clients: the only place with HTTP. Each of the two upstream
+//! APIs is read by a [`poller::Poller`] that turns what it gets into
+//! deliveries for the board and health for the header.
+
+pub mod client;
+pub mod health;
+pub mod poller;
+
+use std::time::Duration as StdDuration;
+
+use serde::Serialize;
+
+use crate::config::{ApiConfig, Config, ConfigError};
+use crate::domain::Delivery;
+use client::{ApiClient, FeedError, Timeouts, Token};
+use health::{FeedHealth, HealthLimits};
+use poller::{PollSettings, Poller};
+
+/// One of the two upstream APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feed {
+    /// The border station's railway API.
+    Railway,
+    /// The customs clearance API.
+    Customs,
+}
+
+impl Feed {
+    /// Both, railway first.
+    pub const BOTH: [Feed; 2] = [Feed::Railway, Feed::Customs];
+
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feed::Railway => "railway",
+            Feed::Customs => "customs",
+        }
+    }
+
+    /// The snapshot list of the API.
+    pub fn snapshot_path(self) -> &'static str {
+        match self {
+            Feed::Railway => "/v1/trains",
+            Feed::Customs => "/v1/declarations",
+        }
+    }
+
+    /// The environment variable holding the feed's token.
+    pub fn token_variable(self) -> &'static str {
+        match self {
+            Feed::Railway => "GREENCHANNEL_RAILWAY_TOKEN",
+            Feed::Customs => "GREENCHANNEL_CUSTOMS_TOKEN",
+        }
+    }
+
+    fn api(self, config: &Config) -> &ApiConfig {
+        match self {
+            Feed::Railway => &config.railway,
+            Feed::Customs => &config.customs,
+        }
+    }
+}
+
+/// What pollers tell the board's owner.
+#[derive(Debug)]
+pub enum FeedMessage {
+    /// Something to apply to the board.
+    Delivered {
+        /// From which feed.
+        feed: Feed,
+        /// What.
+        delivery: Delivery,
+    },
+    /// The feed's health after a request.
+    Health(FeedHealth),
+}
+
+/// The token of a feed: its environment variable, else its `token_file`.
+pub fn token(
+    feed: Feed,
+    config: &Config,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Token>, ConfigError> {
+    if let Some(token) = env(feed.token_variable()).as_deref().and_then(Token::new) {
+        return Ok(Some(token));
+    }
+    match &feed.api(config).token_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|text| Token::new(&text))
+            .map_err(|e| {
+                ConfigError(format!(
+                    "{}.token_file {}: {e}",
+                    feed.as_str(),
+                    path.display()
+                ))
+            }),
+        None => Ok(None),
+    }
+}
+
+fn seconds(s: f64) -> StdDuration {
+    StdDuration::from_secs_f64(s.max(0.0))
+}
+
+/// The client of a feed as configured.
+pub fn client(feed: Feed, config: &Config, token: Option<Token>) -> Result<ApiClient, FeedError> {
+    let timeouts = Timeouts {
+        connect: seconds(config.feeds.connect_timeout_seconds),
+        request: seconds(config.feeds.request_timeout_seconds),
+    };
+    ApiClient::new(feed, &feed.api(config).url, token, timeouts)
+}
+
+/// The poller of a feed as configured.
+pub fn poller(client: ApiClient, config: &Config) -> Poller {
+    let f = &config.feeds;
+    Poller::new(
+        client,
+        PollSettings {
+            page_size: f.page_size,
+            event_batch: f.event_batch,
+            poll_interval: seconds(f.poll_interval_seconds),
+            backoff_initial: seconds(f.backoff_initial_seconds),
+            backoff_max: seconds(f.backoff_max_seconds),
+        },
+    )
+}
+
+/// When feeds count as stale and down, as configured.
+pub fn health_limits(config: &Config) -> HealthLimits {
+    let ms = |s: f64| chrono::Duration::milliseconds((s * 1000.0) as i64);
+    HealthLimits {
+        stale_after: ms(config.feeds.stale_after_seconds),
+        down_after: ms(config.feeds.down_after_seconds),
+    }
+}

@@ -1,0 +1,283 @@
+//! The polling engine, one for both APIs: a snapshot page by page, then
+//! events after its cursor, again at once while `has_more`; a fresh
+//! snapshot after `410`; waits of at least `Retry-After` after `429`;
+//! exponential back-off with jitter, capped, after any other failure.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::client::{ApiClient, FeedError, PageCache, RawBatch};
+use super::health::FeedHealth;
+use super::{Feed, FeedMessage};
+use crate::domain::{CustomsChange, Declaration, Delivery, RailwayChange, Train};
+
+/// How a poller paces itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollSettings {
+    /// Objects per snapshot page.
+    pub page_size: u32,
+    /// Events per poll.
+    pub event_batch: u32,
+    /// Between polls when the feed has nothing more.
+    pub poll_interval: StdDuration,
+    /// First wait after a failure.
+    pub backoff_initial: StdDuration,
+    /// Longest wait after failures.
+    pub backoff_max: StdDuration,
+}
+
+/// What one step of polling gave.
+#[derive(Debug)]
+pub enum Polled {
+    /// Something to apply; `more` when the feed has more right away.
+    Delivered { delivery: Delivery, more: bool },
+    /// Nothing new.
+    Idle,
+    /// A failure: wait this long before the next step.
+    Wait(StdDuration),
+}
+
+/// Reads one feed.
+#[derive(Debug)]
+pub struct Poller {
+    client: ApiClient,
+    settings: PollSettings,
+    cache: PageCache,
+    cursor: Option<String>,
+    health: FeedHealth,
+    last_failure: Option<FeedError>,
+}
+
+fn parse_items<T: serde::de::DeserializeOwned>(
+    items: &[Box<serde_json::value::RawValue>],
+    out: &mut Vec<T>,
+    bad: &mut Vec<String>,
+) {
+    for item in items {
+        match serde_json::from_str(item.get()) {
+            Ok(object) => out.push(object),
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+}
+
+impl Poller {
+    /// A poller that starts with a snapshot.
+    pub fn new(client: ApiClient, settings: PollSettings) -> Poller {
+        let feed = client.feed();
+        Poller {
+            client,
+            settings,
+            cache: PageCache::default(),
+            cursor: None,
+            health: FeedHealth::new(feed),
+            last_failure: None,
+        }
+    }
+
+    /// Which feed.
+    pub fn feed(&self) -> Feed {
+        self.client.feed()
+    }
+
+    /// The feed's health so far.
+    pub fn health(&self) -> &FeedHealth {
+        &self.health
+    }
+
+    /// Reads every page of a snapshot; sets the cursor from the first.
+    async fn snapshot(&mut self) -> Result<Delivery, FeedError> {
+        let mut token: Option<String> = None;
+        let mut cursor: Option<String> = None;
+        let mut trains: Vec<Train> = Vec::new();
+        let mut declarations: Vec<Declaration> = Vec::new();
+        let mut bad = Vec::new();
+        let mut skew = None;
+        loop {
+            let page = self
+                .client
+                .snapshot_page(token.as_deref(), self.settings.page_size, &mut self.cache)
+                .await?;
+            skew = page.skew().or(skew);
+            if token.is_none() {
+                cursor = Some(page.body.cursor.clone().ok_or_else(|| {
+                    FeedError::Malformed("the first snapshot page carries no cursor".into())
+                })?);
+            }
+            match self.feed() {
+                Feed::Railway => parse_items(&page.body.items, &mut trains, &mut bad),
+                Feed::Customs => parse_items(&page.body.items, &mut declarations, &mut bad),
+            }
+            match page.body.next_page_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        let now = Utc::now();
+        self.cursor = cursor;
+        self.health.snapshots += 1;
+        self.note_malformed(bad);
+        self.health.succeeded(now, skew);
+        Ok(match self.feed() {
+            Feed::Railway => Delivery::RailwaySnapshot(trains),
+            Feed::Customs => Delivery::CustomsSnapshot(declarations),
+        })
+    }
+
+    fn note_malformed(&mut self, bad: Vec<String>) {
+        if let Some(last) = bad.last() {
+            self.health.malformed += bad.len() as u32;
+            self.health.last_error = Some(format!("skipped a malformed object: {last}"));
+        }
+    }
+
+    /// One poll of events after the cursor.
+    async fn poll(&mut self, cursor: String) -> Result<Polled, FeedError> {
+        let answer = self
+            .client
+            .events(&cursor, self.settings.event_batch)
+            .await?;
+        let RawBatch {
+            next,
+            has_more,
+            server_time,
+            ..
+        } = &answer.body;
+        let (delivery, count, newest, bad) = match self.feed() {
+            Feed::Railway => {
+                let (events, bad) = answer.body.parse::<RailwayChange>();
+                let newest = events.iter().map(|e| e.at).max();
+                let count = events.len();
+                (Delivery::RailwayEvents(events), count, newest, bad)
+            }
+            Feed::Customs => {
+                let (events, bad) = answer.body.parse::<CustomsChange>();
+                let newest = events.iter().map(|e| e.at).max();
+                let count = events.len();
+                (Delivery::CustomsEvents(events), count, newest, bad)
+            }
+        };
+        self.cursor = Some(next.clone());
+        let now = Utc::now();
+        self.health.succeeded(now, answer.skew());
+        self.health
+            .received(now, count as u32, newest.map(|at| *server_time - at));
+        self.note_malformed(bad);
+        Ok(if count == 0 {
+            Polled::Idle
+        } else {
+            Polled::Delivered {
+                delivery,
+                more: *has_more,
+            }
+        })
+    }
+
+    /// The wait after the current run of failures.
+    fn backoff(&self, error: &FeedError) -> StdDuration {
+        let failures = self.health.failures.saturating_sub(1).min(20);
+        let base = self
+            .settings
+            .backoff_initial
+            .saturating_mul(1 << failures)
+            .min(self.settings.backoff_max);
+        // Full jitter in the upper half: spread out, never immediate.
+        let jittered = base.mul_f64(0.5 + fastrand::f64() * 0.5);
+        match error.retry_after() {
+            Some(asked) => jittered.max(asked),
+            None => jittered,
+        }
+    }
+
+    /// Snapshot if there is no cursor, else one poll of events.
+    pub async fn step(&mut self) -> Polled {
+        let result = match self.cursor.clone() {
+            None => self.snapshot().await.map(|delivery| Polled::Delivered {
+                delivery,
+                more: true,
+            }),
+            Some(cursor) => self.poll(cursor).await,
+        };
+        match result {
+            Ok(polled) => polled,
+            Err(error) => {
+                if error == FeedError::CursorExpired {
+                    // Take a fresh snapshot right away.
+                    self.cursor = None;
+                }
+                let wait = if error == FeedError::CursorExpired {
+                    StdDuration::ZERO
+                } else {
+                    self.backoff(&error)
+                };
+                let now = Utc::now();
+                let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                self.health.failed(now, error.to_string(), retry_at);
+                self.last_failure = Some(error);
+                Polled::Wait(wait)
+            }
+        }
+    }
+
+    /// Polls until the receiver goes away, sending deliveries and health.
+    pub async fn run(mut self, to_board: mpsc::Sender<FeedMessage>) {
+        loop {
+            let polled = self.step().await;
+            let wait = match polled {
+                Polled::Delivered { delivery, more } => {
+                    let message = FeedMessage::Delivered {
+                        feed: self.feed(),
+                        delivery,
+                    };
+                    if to_board.send(message).await.is_err() {
+                        return;
+                    }
+                    if more {
+                        StdDuration::ZERO
+                    } else {
+                        self.settings.poll_interval
+                    }
+                }
+                Polled::Idle => self.settings.poll_interval,
+                Polled::Wait(wait) => wait,
+            };
+            if to_board
+                .send(FeedMessage::Health(self.health.clone()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
+    /// Reads the feed once: the snapshot, then events until there are no
+    /// more. Failures are retried (with the usual waits) `attempts` times.
+    pub async fn read_once(&mut self, attempts: u32) -> Result<Vec<Delivery>, FeedError> {
+        let mut deliveries = Vec::new();
+        let mut failures = 0;
+        loop {
+            match self.step().await {
+                Polled::Delivered { delivery, more } => {
+                    deliveries.push(delivery);
+                    if !more {
+                        return Ok(deliveries);
+                    }
+                }
+                Polled::Idle => return Ok(deliveries),
+                Polled::Wait(wait) => {
+                    failures += 1;
+                    if failures >= attempts {
+                        return Err(self.last_failure.take().expect("a failure was recorded"));
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The headless mode for scripts and monitoring: `greenchannel status`
+//! reads both feeds once, judges every parcel, prints the board as JSON or
+//! as a compact text summary, and exits like a monitoring plugin.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::board::parcel::Parcel;
+use crate::board::tally::{Bucket, Tally};
+use crate::board::{Board, TrainEntry};
+use crate::domain::risk::duration_text;
+use crate::domain::text::{clean, fit};
+use crate::domain::time::rfc3339_opt;
+use crate::domain::{Cutoffs, Lang, Officer, Risk, StageState, time};
+use crate::feeds::Feed;
+use crate::feeds::health::{FeedHealth, FeedState, HealthLimits};
+
+/// How one feed was read.
+#[derive(Debug, Clone)]
+pub enum FeedRead {
+    /// Read; with its health.
+    Read(FeedHealth),
+    /// Could not be read: why.
+    Failed(FeedHealth, String),
+}
+
+/// The JSON of a feed.
+#[derive(Debug, Serialize)]
+pub struct FeedReport {
+    state: FeedState,
+    #[serde(with = "rfc3339_opt")]
+    last_success: Option<DateTime<Utc>>,
+    error: Option<String>,
+}
+
+/// Counts by stage, in the JSON.
+#[derive(Debug, Serialize)]
+pub struct StageCounts {
+    declaration: u32,
+    inspection: u32,
+    transshipment: u32,
+    release: u32,
+    ready: u32,
+}
+
+/// Counts by risk, in the JSON.
+#[derive(Debug, Serialize)]
+pub struct RiskCounts {
+    on_track: u32,
+    watch: u32,
+    at_risk: u32,
+    late: u32,
+    held: u32,
+}
+
+/// The JSON of a train.
+#[derive(Debug, Serialize)]
+pub struct TrainReport {
+    train_id: String,
+    train_no: String,
+    status: String,
+    #[serde(with = "time::rfc3339")]
+    scheduled_departure: DateTime<Utc>,
+    #[serde(with = "rfc3339_opt")]
+    estimated_departure: Option<DateTime<Utc>>,
+    cutoffs: Cutoffs,
+    parcels: u32,
+    stages: StageCounts,
+    risk: RiskCounts,
+}
+
+/// The JSON of a parcel.
+#[derive(Debug, Serialize)]
+pub struct ParcelReport {
+    declaration_no: String,
+    train_id: Option<String>,
+    container_no: Option<String>,
+    stage: &'static str,
+    state: &'static str,
+    status_code: String,
+    risk: Risk,
+    slack_seconds: Option<i64>,
+    reason: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    #[serde(with = "time::rfc3339")]
+    generated_at: DateTime<Utc>,
+    officer: Option<Officer>,
+    feeds: BTreeMap<&'static str, FeedReport>,
+    trains: Vec<TrainReport>,
+    parcels: Vec<ParcelReport>,
+    #[serde(skip)]
+    totals: Tally,
+    #[serde(skip)]
+    unreadable: bool,
+}
+
+fn stage_counts(t: &Tally) -> StageCounts {
+    StageCounts {
+        declaration: t.in_bucket(Bucket::Declaration),
+        inspection: t.in_bucket(Bucket::Inspection),
+        transshipment: t.in_bucket(Bucket::Transshipment),
+        release: t.in_bucket(Bucket::Release),
+        ready: t.in_bucket(Bucket::Ready),
+    }
+}
+
+fn risk_counts(t: &Tally) -> RiskCounts {
+    RiskCounts {
+        on_track: t.with_risk(Risk::OnTrack),
+        watch: t.with_risk(Risk::Watch),
+        at_risk: t.with_risk(Risk::AtRisk),
+        late: t.with_risk(Risk::Late),
+        held: t.with_risk(Risk::Held),
+    }
+}
+
+/// The stage a parcel is counted under and the state it is in there.
+pub fn stage_and_state(parcel: &Parcel) -> (&'static str, &'static str) {
+    let Some(stage) = parcel.path.current() else {
+        return ("ready", "done");
+    };
+    let state = match parcel.path.state(stage) {
+        StageState::Blocked if parcel.is_held() => "held",
+        other => other.as_str(),
+    };
+    (stage.as_str(), state)
+}
+
+fn train_report(t: &TrainEntry) -> Option<TrainReport> {
+    let train = t.train.as_ref()?;
+    Some(TrainReport {
+        train_id: train.train_id.clone(),
+        train_no: train.train_no.clone(),
+        status: train.status.as_str().to_owned(),
+        scheduled_departure: train.scheduled_departure,
+        estimated_departure: train.estimated_departure,
+        cutoffs: train.cutoffs,
+        parcels: t.tally.parcels,
+        stages: stage_counts(&t.tally),
+        risk: risk_counts(&t.tally),
+    })
+}
+
+fn parcel_report(parcel: &Parcel, now: DateTime<Utc>) -> ParcelReport {
+    let (stage, state) = stage_and_state(parcel);
+    let a = &parcel.assessment;
+    ParcelReport {
+        declaration_no: parcel.declaration_no.to_string(),
+        train_id: parcel.train_id.as_deref().map(str::to_owned),
+        container_no: parcel.container_no.as_deref().map(str::to_owned),
+        stage,
+        state,
+        status_code: parcel.status.code().into_owned(),
+        risk: a.risk,
+        slack_seconds: a.slack.map(|s| s.num_seconds()),
+        reason: a.risk.is_flagged().then(|| a.reason.text(now, Lang::En)),
+    }
+}
+
+impl StatusReport {
+    /// Reports the board at `now`: every train the railway knows, in
+    /// departure order, and the parcels not on track (or `all`), most
+    /// urgent first.
+    pub fn new(
+        board: &Board,
+        feeds: &[(Feed, FeedRead)],
+        limits: &HealthLimits,
+        officer: Option<Officer>,
+        all: bool,
+        now: DateTime<Utc>,
+    ) -> StatusReport {
+        let mut unreadable = false;
+        let feeds = feeds
+            .iter()
+            .map(|(feed, read)| {
+                let report = match read {
+                    FeedRead::Read(h) => FeedReport {
+                        state: h.state(now, limits),
+                        last_success: h.last_success,
+                        error: None,
+                    },
+                    FeedRead::Failed(h, error) => {
+                        unreadable = true;
+                        FeedReport {
+                            state: FeedState::Down,
+                            last_success: h.last_success,
+                            error: Some(error.clone()),
+                        }
+                    }
+                };
+                (feed.as_str(), report)
+            })
+            .collect();
+        let trains = board
+            .departures()
+            .into_iter()
+            .filter_map(|k| board.train(k).and_then(train_report))
+            .collect();
+        let mut parcels: Vec<&Parcel> = if all {
+            board.parcels().map(|(_, p)| p).collect()
+        } else {
+            board.flagged().map(|(_, p)| p).collect()
+        };
+        // Most urgent first: the worst class, then the least slack.
+        parcels.sort_by_key(|p| {
+            (
+                std::cmp::Reverse(p.assessment.risk),
+                p.assessment.slack.unwrap_or(Duration::MAX),
+                p.declaration_no.as_str().to_owned(),
+            )
+        });
+        StatusReport {
+            generated_at: now,
+            officer,
+            feeds,
+            trains,
+            parcels: parcels.into_iter().map(|p| parcel_report(p, now)).collect(),
+            totals: *board.totals(),
+            unreadable,
+        }
+    }
+
+    /// 0 nothing at risk, 1 something on watch or at risk, 2 something
+    /// late or held, 3 a feed could not be read.
+    pub fn exit_code(&self) -> i32 {
+        let t = &self.totals;
+        if self.unreadable {
+            3
+        } else if t.with_risk(Risk::Late) + t.with_risk(Risk::Held) > 0 {
+            2
+        } else if t.with_risk(Risk::Watch) + t.with_risk(Risk::AtRisk) > 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The report as JSON.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serializes")
+    }
+
+    /// The compact text summary (at most `limit` parcels listed).
+    pub fn text(&self, limit: usize) -> String {
+        let mut out = String::new();
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "greenchannel status {} UTC",
+            self.generated_at.format("%Y-%m-%d %H:%M:%S")
+        );
+        let feeds: Vec<String> = self
+            .feeds
+            .iter()
+            .map(|(name, f)| match &f.error {
+                Some(e) => format!("{name} {} ({})", f.state.as_str(), fit(e, 60)),
+                None => format!("{name} {}", f.state.as_str()),
+            })
+            .collect();
+        let _ = writeln!(out, "feeds    {}", feeds.join(" · "));
+        if let Some(o) = &self.officer {
+            let _ = writeln!(
+                out,
+                "officer  {} {} ({})",
+                clean(&o.officer_id),
+                clean(&o.name),
+                o.role
+            );
+        }
+        let _ = writeln!(
+            out,
+            "parcels  {} · on track {} · watch {} · at risk {} · late {} · held {}",
+            t.parcels,
+            t.with_risk(Risk::OnTrack),
+            t.with_risk(Risk::Watch),
+            t.with_risk(Risk::AtRisk),
+            t.with_risk(Risk::Late),
+            t.with_risk(Risk::Held)
+        );
+        if !self.trains.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{:<16} {:<10} {:>7} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5}",
+                "TRAIN",
+                "STATUS",
+                "DEPARTS",
+                "D",
+                "I",
+                "T",
+                "R",
+                "READY",
+                "WATCH",
+                "RISK",
+                "LATE",
+                "HELD"
+            );
+        }
+        for train in &self.trains {
+            let departs = train
+                .estimated_departure
+                .unwrap_or(train.scheduled_departure);
+            let _ = writeln!(
+                out,
+                "{:<16} {:<10} {:>7} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5}",
+                fit(&train.train_id, 16),
+                fit(&train.status, 10),
+                departs.format("%H:%M").to_string(),
+                train.stages.declaration,
+                train.stages.inspection,
+                train.stages.transshipment,
+                train.stages.release,
+                train.stages.ready,
+                train.risk.watch,
+                train.risk.at_risk,
+                train.risk.late,
+                train.risk.held
+            );
+        }
+        let flagged: Vec<&ParcelReport> = self
+            .parcels
+            .iter()
+            .filter(|p| p.risk.is_flagged())
+            .collect();
+        if !flagged.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nnot on track ({} of {}; --json lists them all):",
+                flagged.len().min(limit),
+                flagged.len()
+            );
+        }
+        for p in flagged.iter().take(limit) {
+            let slack = p.slack_seconds.map_or_else(String::new, |s| {
+                let sign = if s < 0 { "-" } else { "+" };
+                format!("{sign}{}", duration_text(Duration::seconds(s), Lang::En))
+            });
+            let _ = writeln!(
+                out,
+                "{:<18} {:<16} {:<11} {:<25} {:<8} {:>8}  {}",
+                fit(&p.declaration_no, 18),
+                fit(p.train_id.as_deref().unwrap_or("-"), 16),
+                fit(p.container_no.as_deref().unwrap_or("-"), 11),
+                format!("{} {}", p.stage, p.state),
+                p.risk.as_str(),
+                slack,
+                fit(p.reason.as_deref().unwrap_or(""), 70)
+            );
+        }
+        out
+    }
+}
