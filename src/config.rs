@@ -5,6 +5,7 @@
 //! Tokens are never settings: they come from `GREENCHANNEL_RAILWAY_TOKEN` /
 //! `GREENCHANNEL_CUSTOMS_TOKEN` or from a `token_file` named here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,11 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::board::BoardSettings;
+use crate::domain::Lang;
 use crate::domain::risk::Step;
+use crate::ui::keymap::Keymap;
+use crate::ui::theme::ThemeName;
+use crate::ui::zone::Zone;
 
 /// Everything greenchannel is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +33,54 @@ pub struct Config {
     pub risk: RiskConfig,
     /// What the board keeps.
     pub board: BoardConfig,
+    /// How the board is shown.
+    pub ui: UiConfig,
+    /// Keys of actions, replacing the defaults (`freeze = ["f", "ctrl-z"]`).
+    pub keys: BTreeMap<String, KeySpec>,
+}
+
+/// One key or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeySpec {
+    /// `freeze = "f"`.
+    One(String),
+    /// `freeze = ["f", "ctrl-z"]`.
+    Many(Vec<String>),
+}
+
+/// How the board is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// Wall terminal: read-only, cycling pages, no keyboard needed.
+    pub wall: bool,
+    /// No triage actions.
+    pub read_only: bool,
+    /// `default` (16 ANSI colours), `truecolor`, `light` or `mono`.
+    pub theme: String,
+    /// No box drawing or block glyphs.
+    pub ascii: bool,
+    /// Clock zone: `beijing`, `xinjiang`, `almaty`, `tashkent`, `utc`.
+    pub tz: String,
+    /// `en` or `zh`; empty: from `LANG`.
+    pub lang: String,
+    /// How long the wall shows each page.
+    pub wall_cycle_seconds: f64,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            wall: false,
+            read_only: false,
+            theme: "default".to_owned(),
+            ascii: false,
+            tz: "beijing".to_owned(),
+            lang: String::new(),
+            wall_cycle_seconds: 15.0,
+        }
+    }
 }
 
 /// Where one API is and how to authenticate.
@@ -121,6 +174,8 @@ impl Default for Config {
             feeds: FeedsConfig::default(),
             risk: RiskConfig::default(),
             board: BoardConfig::default(),
+            ui: UiConfig::default(),
+            keys: BTreeMap::new(),
         }
     }
 }
@@ -209,6 +264,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("feeds", &["feeds"]),
     ("risk", &["risk"]),
     ("board", &["board"]),
+    ("keys", &["keys"]),
+    ("ui", &["ui"]),
 ];
 
 fn minutes(m: f64) -> Duration {
@@ -261,7 +318,7 @@ impl Config {
                 .map(|key| (*path, key.to_owned()))
         }) else {
             return Err(ConfigError(format!(
-                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board)"
+                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board, ui, keys)"
             )));
         };
         // A TOML value if it reads as one (numbers, booleans), else text.
@@ -355,6 +412,26 @@ impl Config {
             self.board.keep_departed_minutes >= 0.0,
             "board.keep_departed_minutes must not be negative",
         );
+        let ui = &self.ui;
+        need(
+            ThemeName::parse(&ui.theme).is_some(),
+            "ui.theme must be default, truecolor, light or mono",
+        );
+        need(
+            Zone::parse(&ui.tz).is_some(),
+            "ui.tz must be beijing, xinjiang, almaty, tashkent or utc (or an IANA name of one)",
+        );
+        need(
+            matches!(ui.lang.as_str(), "" | "en" | "zh"),
+            "ui.lang must be en or zh (or empty: from LANG)",
+        );
+        need(
+            ui.wall_cycle_seconds > 0.0,
+            "ui.wall_cycle_seconds must be positive",
+        );
+        if let Err(e) = self.keymap() {
+            problems.push(e);
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -381,6 +458,34 @@ impl Config {
         }
         self.board.keep_departed_minutes /= factor;
         self
+    }
+
+    /// The keymap: the defaults with the `[keys]` settings.
+    pub fn keymap(&self) -> Result<Keymap, String> {
+        let overrides = self
+            .keys
+            .iter()
+            .map(|(action, spec)| {
+                let keys = match spec {
+                    KeySpec::One(key) => vec![key.clone()],
+                    KeySpec::Many(keys) => keys.clone(),
+                };
+                (action.clone(), keys)
+            })
+            .collect();
+        Keymap::with(&overrides)
+    }
+
+    /// The language: the setting, else `LANG` (`zh*` is Chinese).
+    pub fn lang(&self, lang_variable: Option<&str>) -> Lang {
+        match self.ui.lang.as_str() {
+            "zh" => Lang::Zh,
+            "en" => Lang::En,
+            _ if lang_variable.is_some_and(|l| l.to_ascii_lowercase().starts_with("zh")) => {
+                Lang::Zh
+            }
+            _ => Lang::En,
+        }
     }
 
     /// The board's settings.
@@ -485,6 +590,24 @@ mod tests {
         let demo = Config::parse(text).unwrap();
         let compression = crate::sim::SimConfig::default().time_compression;
         assert_eq!(demo, Config::default().compressed(compression));
+    }
+
+    #[test]
+    fn ui_settings_are_checked() {
+        let err = Config::load(None, env(&[("GREENCHANNEL_UI_THEME", "sepia")])).unwrap_err();
+        assert!(err.0.contains("ui.theme"), "{err}");
+        let err = Config::load(None, env(&[("GREENCHANNEL_UI_TZ", "Europe/Paris")])).unwrap_err();
+        assert!(err.0.contains("ui.tz"), "{err}");
+        let config = Config::load(None, env(&[("GREENCHANNEL_KEYS_FREEZE", "ctrl-z")])).unwrap();
+        assert!(config.keymap().is_ok());
+        let err = Config::parse("[keys]\nfreeze = \"q\"\n")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.0.contains("q is already the key of freeze"), "{err}");
+        assert_eq!(Config::default().lang(Some("zh_CN.UTF-8")), Lang::Zh);
+        assert_eq!(Config::default().lang(Some("en_US.UTF-8")), Lang::En);
+        assert_eq!(Config::default().lang(None), Lang::En);
     }
 
     #[test]

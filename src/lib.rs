@@ -11,3 +11,4 @@ pub mod domain;
 pub mod feeds;
 pub mod sim;
 pub mod status;
+pub mod ui;

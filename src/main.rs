@@ -9,22 +9,39 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use greenchannel::board::Board;
 use greenchannel::config::Config;
-use greenchannel::domain::time;
+use greenchannel::domain::{Lang, time};
+use greenchannel::feeds::client::Token;
 use greenchannel::feeds::{self, Feed};
 use greenchannel::sim::{self, SimConfig};
 use greenchannel::status::{FeedRead, StatusReport};
+use greenchannel::ui::theme::ThemeName;
+use greenchannel::ui::zone::Zone;
+use greenchannel::ui::{self, Display};
 
 /// Live board of cross-border e-commerce parcels at the Alashankou rail
 /// border port: declaration → inspection → transshipment → release.
+///
+/// Without a command, the board against the configured APIs.
 #[derive(Parser)]
-#[command(name = "greenchannel", version, about)]
+#[command(
+    name = "greenchannel",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    board: BoardArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The board against the configured railway and customs APIs.
+    Board(BoardArgs),
+    /// The board against a simulator started in this process.
+    Demo(DemoArgs),
     /// Read both feeds once, print the board, exit 0 (on track), 1 (watch,
     /// at risk), 2 (late, held) or 3 (a feed could not be read).
     Status(StatusArgs),
@@ -32,10 +49,87 @@ enum Command {
     Sim(SimArgs),
 }
 
+/// How the board is shown (each also settable in `[ui]`).
+#[derive(Args, Clone, Default)]
+struct ShowArgs {
+    /// Wall terminal: read-only, cycling pages, large countdowns.
+    #[arg(long)]
+    wall: bool,
+    /// No triage actions from this terminal.
+    #[arg(long)]
+    read_only: bool,
+    /// default (16 ANSI colours), truecolor, light or mono.
+    #[arg(long, value_name = "THEME")]
+    theme: Option<String>,
+    /// Clock zone: beijing, xinjiang, almaty, tashkent, utc.
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+    /// Language: en or zh (default from LANG).
+    #[arg(long, value_name = "LANG")]
+    lang: Option<String>,
+    /// No box drawing or block glyphs.
+    #[arg(long)]
+    ascii: bool,
+}
+
+impl ShowArgs {
+    /// The display from the settings and these flags.
+    fn display(&self, config: &Config) -> Result<Display> {
+        let theme_name = self.theme.as_deref().unwrap_or(&config.ui.theme);
+        let theme = ThemeName::parse(theme_name)
+            .ok_or_else(|| eyre!("--theme {theme_name}? default, truecolor, light, mono"))?;
+        let zone_name = self.tz.as_deref().unwrap_or(&config.ui.tz);
+        let zone = Zone::parse(zone_name)
+            .ok_or_else(|| eyre!("--tz {zone_name}? beijing, xinjiang, almaty, tashkent, utc"))?;
+        let lang = match self.lang.as_deref() {
+            Some("en") => Lang::En,
+            Some("zh") => Lang::Zh,
+            Some(other) => return Err(eyre!("--lang {other}? en or zh")),
+            None => config.lang(std::env::var("LANG").ok().as_deref()),
+        };
+        Ok(Display {
+            wall: self.wall || config.ui.wall,
+            read_only: self.read_only || config.ui.read_only,
+            theme,
+            ascii: self.ascii || config.ui.ascii,
+            zone,
+            lang,
+            wall_cycle_seconds: config.ui.wall_cycle_seconds,
+        })
+    }
+}
+
+#[derive(Args, Clone, Default)]
+struct BoardArgs {
+    #[command(flatten)]
+    feeds: FeedArgs,
+    #[command(flatten)]
+    show: ShowArgs,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    show: ShowArgs,
+    /// Board settings (TOML); durations of judgement are scaled to the
+    /// simulator's compression.
+    #[arg(long, value_name = "FILE", env = "GREENCHANNEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Scenario seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Scenario start instant (RFC 3339); default now.
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
+    /// Switch a simulator fault on (repeatable; see `greenchannel sim --help`).
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+}
+
 /// Where the feeds are. Tokens come from GREENCHANNEL_RAILWAY_TOKEN and
 /// GREENCHANNEL_CUSTOMS_TOKEN or from a token_file in the settings, never
 /// from flags.
-#[derive(Args)]
+#[derive(Args, Clone, Default)]
 struct FeedArgs {
     /// Settings file (TOML; see config/greenchannel.toml).
     #[arg(long, value_name = "FILE", env = "GREENCHANNEL_CONFIG")]
@@ -219,6 +313,55 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
     Ok(report.exit_code())
 }
 
+/// The board against the configured APIs.
+async fn run_board(args: BoardArgs) -> Result<()> {
+    let config = args.feeds.config()?;
+    let display = args.show.display(&config)?;
+    let keymap = config.keymap().map_err(|e| eyre!(e))?;
+    let client = |feed| -> Result<_> {
+        let token = feeds::token(feed, &config, |name| std::env::var(name).ok())?;
+        Ok(feeds::client(feed, &config, token)?)
+    };
+    let (railway, customs) = (client(Feed::Railway)?, client(Feed::Customs)?);
+    ui::run(&config, &display, keymap, railway, customs).await?;
+    Ok(())
+}
+
+/// The board against a simulator in this process, on a loopback port.
+async fn run_demo(args: DemoArgs) -> Result<()> {
+    let mut sim_config = SimConfig {
+        seed: args.seed,
+        ..SimConfig::default()
+    };
+    for name in &args.faults {
+        sim_config.faults.set(name, true).map_err(|e| eyre!(e))?;
+    }
+    let start = match &args.start {
+        Some(text) => time::parse(text).wrap_err("--start")?,
+        None => chrono::Utc::now(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = sim::spawn(&sim_config, start, false, listener)?;
+    let mut config = Config::load(args.config.as_deref(), std::env::vars())?
+        .compressed(sim_config.time_compression);
+    config.railway.url = running.railway_url();
+    config.customs.url = running.customs_url();
+    config.validate()?;
+    let display = args.show.display(&config)?;
+    let keymap = config.keymap().map_err(|e| eyre!(e))?;
+    // The demo's own tokens: a wall or read-only board signs in as viewer.
+    let customs_token = if display.wall || display.read_only {
+        "demo-viewer"
+    } else {
+        "demo-officer"
+    };
+    let railway = feeds::client(Feed::Railway, &config, Token::new("demo-viewer"))?;
+    let customs = feeds::client(Feed::Customs, &config, Token::new(customs_token))?;
+    ui::run(&config, &display, keymap, railway, customs).await?;
+    running.stop();
+    Ok(())
+}
+
 fn token_list(config: &SimConfig) -> String {
     config
         .tokens
@@ -228,20 +371,67 @@ fn token_list(config: &SimConfig) -> String {
         .join(", ")
 }
 
+/// Logs go to stderr for the simulator and the status mode; the board
+/// owns the terminal, so its logs go to a file, and only when asked for
+/// (GREENCHANNEL_LOG=debug, GREENCHANNEL_LOG_FILE=path).
+fn init_logging(to_file: bool) -> Result<()> {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("GREENCHANNEL_LOG")
+            .unwrap_or_else(|_| "warn".into())
+    };
+    if !to_file {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init();
+    } else if std::env::var_os("GREENCHANNEL_LOG").is_some() {
+        let path = std::env::var_os("GREENCHANNEL_LOG_FILE")
+            .map_or_else(|| PathBuf::from("greenchannel.log"), PathBuf::from);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .wrap_err_with(|| format!("log file {}", path.display()))?;
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     color_eyre::install()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GREENCHANNEL_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Like a monitoring plugin, `status` says 3 for anything that
+            // stops it, a bad flag included.
+            let status = std::env::args().nth(1).as_deref() == Some("status");
+            let usage = !matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            );
+            if status && usage {
+                let _ = e.print();
+                std::process::exit(3);
+            }
+            e.exit();
+        }
+    };
+    let on_terminal = matches!(
+        cli.command,
+        None | Some(Command::Board(_)) | Some(Command::Demo(_))
+    );
+    init_logging(on_terminal)?;
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
-        Command::Sim(args) => runtime.block_on(run_sim(args)),
-        Command::Status(args) => {
+        None => runtime.block_on(run_board(cli.board)),
+        Some(Command::Board(args)) => runtime.block_on(run_board(args)),
+        Some(Command::Demo(args)) => runtime.block_on(run_demo(args)),
+        Some(Command::Sim(args)) => runtime.block_on(run_sim(args)),
+        Some(Command::Status(args)) => {
             // Like a monitoring plugin: anything that stops the read is 3.
             let code = runtime.block_on(run_status(args)).unwrap_or_else(|e| {
                 eprintln!("greenchannel status: {e}");

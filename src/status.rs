@@ -180,17 +180,20 @@ impl StatusReport {
         let feeds = feeds
             .iter()
             .map(|(feed, read)| {
+                // On the servers' clock, like `generated_at`.
+                let served =
+                    |h: &FeedHealth| h.last_success.map(|t| t - h.skew.unwrap_or_default());
                 let report = match read {
                     FeedRead::Read(h) => FeedReport {
-                        state: h.state(now, limits),
-                        last_success: h.last_success,
+                        state: h.state(now + h.skew.unwrap_or_default(), limits),
+                        last_success: served(h),
                         error: None,
                     },
                     FeedRead::Failed(h, error) => {
                         unreadable = true;
                         FeedReport {
                             state: FeedState::Down,
-                            last_success: h.last_success,
+                            last_success: served(h),
                             error: Some(error.clone()),
                         }
                     }

@@ -170,6 +170,7 @@ pub struct Board {
     /// How far each feed has told (railway, customs): the latest event
     /// time or snapshot read.
     heard_until: [Option<DateTime<Utc>>; 2],
+    revision: u64,
     now: DateTime<Utc>,
 }
 
@@ -237,8 +238,15 @@ impl Board {
             seeded_railway: false,
             seeded_customs: false,
             heard_until: [None, None],
+            revision: 0,
             now,
         }
+    }
+
+    /// Grows whenever anything on the board changes (facts or verdicts):
+    /// views derived from the board need recomputing only when it moved.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     fn heard(&mut self, feed: usize, until: DateTime<Utc>) {
@@ -258,6 +266,11 @@ impl Board {
     /// The instant the board was last brought to.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// Less slack than this is `watch`.
+    pub fn watch_margin(&self) -> Duration {
+        self.settings.watch_margin
     }
 
     /// The learned durations.
@@ -373,6 +386,7 @@ impl Board {
     /// Applies a snapshot or a batch of events.
     pub fn apply(&mut self, delivery: Delivery, now: DateTime<Utc>) -> Applied {
         self.now = now;
+        self.revision += 1;
         let mut applied = Applied::default();
         match delivery {
             Delivery::RailwaySnapshot(trains) => {
@@ -1003,6 +1017,7 @@ impl Board {
     /// Recomputes a parcel's path and verdict, moves its counts, and
     /// schedules its next review.
     fn reassess(&mut self, key: usize) {
+        self.revision += 1;
         let now = self.now;
         let p = &self.parcels[key];
         let container = p.container.and_then(|k| self.containers.get(k));
@@ -1204,6 +1219,7 @@ impl Board {
         if old.is_empty() {
             return;
         }
+        self.revision += 1;
         for key in old {
             for parcel in self.trains[key].parcels.keys().to_vec() {
                 self.remove_parcel(parcel);

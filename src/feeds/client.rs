@@ -70,6 +70,27 @@ pub enum FeedError {
 }
 
 impl FeedError {
+    /// The error with `secret` replaced wherever a server echoed it.
+    fn redacted(self, secret: &str) -> FeedError {
+        let clean = |text: String| text.replace(secret, "<token>");
+        match self {
+            FeedError::Unauthorized(m) => FeedError::Unauthorized(clean(m)),
+            FeedError::Forbidden(m) => FeedError::Forbidden(clean(m)),
+            FeedError::Refused {
+                status,
+                code,
+                message,
+            } => FeedError::Refused {
+                status,
+                code: clean(code),
+                message: clean(message),
+            },
+            FeedError::Transport(m) => FeedError::Transport(clean(m)),
+            FeedError::Malformed(m) => FeedError::Malformed(clean(m)),
+            other => other,
+        }
+    }
+
     /// Worth retrying after a wait (as opposed to needing a person).
     pub fn is_transient(&self) -> bool {
         !matches!(self, FeedError::Unauthorized(_) | FeedError::Forbidden(_))
@@ -258,11 +279,29 @@ impl ApiClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, HeaderMap, Bytes, DateTime<Utc>), FeedError> {
-        let response = request.send().await.map_err(transport)?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.redact(transport(e)))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport)?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.redact(transport(e)))?;
         Ok((status, headers, body, Utc::now()))
+    }
+
+    /// Never lets the token out, even when a server quotes it back.
+    fn redact(&self, error: FeedError) -> FeedError {
+        match &self.token {
+            Some(Token(token)) => error.redacted(token),
+            None => error,
+        }
+    }
+
+    fn check(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<(), FeedError> {
+        check(status, headers, body).map_err(|e| self.redact(e))
     }
 
     /// One snapshot page (`page_token` `None` for the first), using and
@@ -291,7 +330,7 @@ impl ApiClient {
                 None => return Err(FeedError::Malformed("304 for a page never fetched".into())),
             }
         } else {
-            check(status, &headers, &body)?;
+            self.check(status, &headers, &body)?;
             if let Some(etag) = headers.get(ETAG).and_then(|v| v.to_str().ok()) {
                 cache.put(key, etag.to_owned(), body.clone());
             }
@@ -334,7 +373,7 @@ impl ApiClient {
             .header("Idempotency-Key", idempotency_key)
             .json(action);
         let (status, headers, body, _) = self.send(request).await?;
-        check(status, &headers, &body)?;
+        self.check(status, &headers, &body)?;
         Ok((status == StatusCode::CREATED, parse_json(&body)?))
     }
 
@@ -343,7 +382,7 @@ impl ApiClient {
         request: reqwest::RequestBuilder,
     ) -> Result<Answer<T>, FeedError> {
         let (status, headers, body, received_at) = self.send(request).await?;
-        check(status, &headers, &body)?;
+        self.check(status, &headers, &body)?;
         Ok(Answer {
             body: parse_json(&body)?,
             server_date: date(&headers),
@@ -472,6 +511,15 @@ mod tests {
             !check(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b"")
                 .unwrap_err()
                 .is_transient()
+        );
+    }
+
+    #[test]
+    fn a_token_quoted_back_is_redacted() {
+        let error = FeedError::Forbidden("Bearer secret-7f3a may not read this".into());
+        assert_eq!(
+            error.redacted("secret-7f3a").to_string(),
+            "403 forbidden: Bearer <token> may not read this"
         );
     }
 

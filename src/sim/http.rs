@@ -324,6 +324,18 @@ async fn inject_faults(
     next.run(request).await
 }
 
+/// Every answer's `Date` is the scenario clock: the server's clock, as a
+/// client sees it (hyper would write the machine's).
+async fn stamp_date(State(state): State<Arc<SimState>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let now = state.clock.lock().expect("clock lock").now();
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
+}
+
 // ----- railway -------------------------------------------------------------------
 
 async fn list_trains(State(state): State<Arc<SimState>>, uri: Uri, headers: HeaderMap) -> Reply {
@@ -758,6 +770,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .nest("/control", control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), stamp_date))
         // Level 1: a snapshot of a million parcels is a gigabyte of JSON, and
         // the fastest level keeps the simulator ahead of any client.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))

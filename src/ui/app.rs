@@ -1,0 +1,788 @@
+//! The state of the board program and the one function that changes it for
+//! each action, feed message or tick. Pure: it is tested without a
+//! terminal; the event loop turns its effects into I/O.
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::keymap::{Action, Keymap};
+use super::theme::Theme;
+use super::views::{Filter, Sorting, Views};
+use super::zone::Zone;
+use crate::board::Board;
+use crate::domain::{Lang, Officer};
+use crate::feeds::health::{FeedHealth, HealthLimits};
+use crate::feeds::{Feed, FeedMessage};
+
+/// How the board is shown, fixed for a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Wall terminal: read-only, cycling, no keyboard needed.
+    pub wall: bool,
+    /// No triage actions.
+    pub read_only: bool,
+    /// Colours and glyphs.
+    pub theme: Theme,
+    /// Language of the labels.
+    pub lang: Lang,
+    /// When feeds count as stale and down.
+    pub limits: HealthLimits,
+    /// How long the wall shows each page.
+    pub wall_cycle: Duration,
+    /// The keys.
+    pub keymap: Keymap,
+}
+
+/// A screen of the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Upcoming trains.
+    Departures,
+    /// One train's containers.
+    Train,
+    /// The parcels table.
+    Parcels,
+    /// One parcel.
+    Detail,
+    /// The triage queue.
+    Holds,
+}
+
+impl Screen {
+    /// In tab order.
+    pub const ALL: [Screen; 5] = [
+        Screen::Departures,
+        Screen::Train,
+        Screen::Parcels,
+        Screen::Detail,
+        Screen::Holds,
+    ];
+
+    /// The actions that mean something here, for the footer.
+    pub fn hints(self) -> &'static [Action] {
+        match self {
+            Screen::Departures | Screen::Train | Screen::Holds => &[
+                Action::Open,
+                Action::Back,
+                Action::NextScreen,
+                Action::Filter,
+                Action::Command,
+                Action::Sort,
+                Action::Freeze,
+                Action::Help,
+                Action::Quit,
+            ],
+            Screen::Parcels => &[
+                Action::Open,
+                Action::Back,
+                Action::Filter,
+                Action::Sort,
+                Action::ReverseSort,
+                Action::Freeze,
+                Action::Help,
+                Action::Quit,
+            ],
+            Screen::Detail => &[
+                Action::Back,
+                Action::Up,
+                Action::Down,
+                Action::NextScreen,
+                Action::Freeze,
+                Action::Help,
+                Action::Quit,
+            ],
+        }
+    }
+}
+
+/// A line being typed at the bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// What it is for.
+    pub kind: InputKind,
+    /// What is typed so far.
+    pub text: String,
+}
+
+/// What a typed line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A parcel filter (`/`).
+    Filter,
+    /// A command (`:`).
+    Command,
+}
+
+/// The page the wall shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallPage {
+    /// One train with parcels in trouble (board key).
+    Spotlight(usize),
+    /// The holds.
+    Holds,
+    /// Everything on track: the departures.
+    AllClear,
+}
+
+/// What the event loop must do after an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Leave.
+    Quit,
+    /// Clear the terminal and draw everything again.
+    Redraw,
+    /// Turn mouse capture on (true) or off.
+    Mouse(bool),
+}
+
+/// The display held still.
+#[derive(Debug)]
+struct Frozen {
+    at: DateTime<Utc>,
+    queued: Vec<FeedMessage>,
+}
+
+/// Deliveries held while frozen before the display thaws by itself.
+const FROZEN_LIMIT: usize = 10_000;
+
+/// Everything the board program knows and shows.
+#[derive(Debug)]
+pub struct App {
+    /// The board.
+    pub board: Board,
+    /// Each feed's health (railway, customs).
+    pub health: [FeedHealth; 2],
+    /// Who is signed in.
+    pub officer: Option<Officer>,
+    /// How things are shown.
+    pub options: Options,
+    /// Time zone of the clocks.
+    pub zone: Zone,
+    /// The screen shown.
+    pub screen: Screen,
+    history: Vec<Screen>,
+    /// The train the Train screen shows (and the departures cursor).
+    pub train: Option<String>,
+    /// The container under the cursor on the Train screen.
+    pub container: Option<String>,
+    /// The parcel under the cursor on the Parcels screen.
+    pub parcel: Option<String>,
+    /// The parcel the Detail screen shows.
+    pub detail: Option<String>,
+    /// The held parcel under the cursor.
+    pub hold: Option<String>,
+    /// Scroll of the Detail screen.
+    pub detail_scroll: u16,
+    /// The parcel filter.
+    pub filter: Filter,
+    /// A line being typed.
+    pub input: Option<Input>,
+    /// How lists are sorted.
+    pub sorting: Sorting,
+    frozen: Option<Frozen>,
+    /// The help overlay is up.
+    pub help: bool,
+    /// Asking whether to quit (wall).
+    pub confirm_quit: bool,
+    /// Mouse captured by the board.
+    pub mouse: bool,
+    /// A message for the footer (errors of commands and filters).
+    pub message: Option<String>,
+    /// The wall's page and since when.
+    pub wall_page: (usize, DateTime<Utc>),
+    /// The lists of each screen.
+    pub views: Views,
+    /// Rows a page up or down moves.
+    pub page_rows: usize,
+    /// The row each list's cursor was last on.
+    rows: [usize; 5],
+    /// The clock the board is judged and shown at.
+    pub now: DateTime<Utc>,
+    /// Something changed since the last draw.
+    pub dirty: bool,
+}
+
+fn feed_index(feed: Feed) -> usize {
+    match feed {
+        Feed::Railway => 0,
+        Feed::Customs => 1,
+    }
+}
+
+/// The position of `key` in `list`, or the nearest row.
+fn position(list: &[usize], selected: Option<usize>) -> Option<usize> {
+    selected.and_then(|k| list.iter().position(|x| *x == k))
+}
+
+impl App {
+    /// A board program starting at `now`.
+    pub fn new(board: Board, options: Options, zone: Zone, now: DateTime<Utc>) -> App {
+        App {
+            board,
+            health: [
+                FeedHealth::new(Feed::Railway),
+                FeedHealth::new(Feed::Customs),
+            ],
+            officer: None,
+            mouse: !options.wall,
+            options,
+            zone,
+            screen: Screen::Departures,
+            history: Vec::new(),
+            train: None,
+            container: None,
+            parcel: None,
+            detail: None,
+            hold: None,
+            detail_scroll: 0,
+            filter: Filter::default(),
+            input: None,
+            sorting: Sorting::default(),
+            frozen: None,
+            help: false,
+            confirm_quit: false,
+            message: None,
+            wall_page: (0, now),
+            views: Views::default(),
+            page_rows: 20,
+            rows: [0; 5],
+            now,
+            dirty: true,
+        }
+    }
+
+    /// The instant shown: the freeze time while frozen.
+    pub fn shown_at(&self) -> DateTime<Utc> {
+        self.frozen.as_ref().map_or(self.now, |f| f.at)
+    }
+
+    /// Whether the display is held still.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
+    }
+
+    /// Whether triage actions are allowed.
+    pub fn read_only(&self) -> bool {
+        self.options.read_only
+            || self.options.wall
+            || self.officer.as_ref().is_none_or(|o| !o.role.may_act())
+    }
+
+    // ----- feeds and time --------------------------------------------------
+
+    /// Takes a feed message (held back while frozen, except health).
+    pub fn on_feed(&mut self, message: FeedMessage) {
+        match message {
+            FeedMessage::Health(health) => {
+                let i = feed_index(health.feed);
+                self.health[i] = health;
+                self.dirty = true;
+            }
+            delivered => match &mut self.frozen {
+                Some(frozen) if frozen.queued.len() < FROZEN_LIMIT => frozen.queued.push(delivered),
+                Some(_) => {
+                    self.thaw();
+                    self.apply(delivered);
+                }
+                None => self.apply(delivered),
+            },
+        }
+    }
+
+    fn apply(&mut self, message: FeedMessage) {
+        if let FeedMessage::Delivered { delivery, .. } = message {
+            self.board.apply(delivery, self.now);
+            self.dirty = true;
+        }
+    }
+
+    /// Moves the clock: the board reviews what time changed, the wall
+    /// turns its pages, and the lists follow.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        let second_changed = now.timestamp() != self.now.timestamp();
+        self.now = now;
+        if self.frozen.is_none() {
+            let before = self.board.revision();
+            self.board.tick(now);
+            self.dirty |= self.board.revision() != before;
+        }
+        if self.options.wall && now - self.wall_page.1 >= self.options.wall_cycle {
+            self.wall_page = (self.wall_page.0 + 1, now);
+            self.dirty = true;
+        }
+        // The header clock and the countdowns show seconds.
+        self.dirty |= second_changed && self.frozen.is_none();
+    }
+
+    /// Brings the screen's lists up to date (before drawing), and keeps
+    /// each cursor on a row: the first row when none is chosen, the same
+    /// row position when the chosen one left the list.
+    pub fn prepare(&mut self) {
+        let train = self.train.as_deref().and_then(|t| self.board.train_key(t));
+        self.views
+            .refresh(&self.board, &self.filter, self.sorting, train, self.now);
+        for screen in [
+            Screen::Departures,
+            Screen::Train,
+            Screen::Parcels,
+            Screen::Holds,
+        ] {
+            let list = self.list(screen);
+            if list.is_empty() {
+                continue;
+            }
+            let row = match self.selected_row(screen) {
+                Some(row) => row,
+                None => {
+                    let row = self.rows[screen as usize].min(list.len() - 1);
+                    self.select(screen, list[row]);
+                    row
+                }
+            };
+            self.rows[screen as usize] = row;
+        }
+    }
+
+    fn list(&self, screen: Screen) -> &[usize] {
+        match screen {
+            Screen::Departures => &self.views.departures,
+            Screen::Train => &self.views.containers,
+            Screen::Parcels => &self.views.parcels,
+            Screen::Holds => &self.views.holds,
+            Screen::Detail => &[],
+        }
+    }
+
+    fn select(&mut self, screen: Screen, key: usize) {
+        let board = &self.board;
+        match screen {
+            Screen::Departures => self.train = board.train(key).map(|t| t.train_id.to_string()),
+            Screen::Train => {
+                self.container = board.container(key).map(|c| c.container_no.to_string())
+            }
+            Screen::Parcels => {
+                self.parcel = board.parcel(key).map(|p| p.declaration_no.to_string())
+            }
+            Screen::Holds => self.hold = board.parcel(key).map(|p| p.declaration_no.to_string()),
+            Screen::Detail => {}
+        }
+    }
+
+    /// The wall's pages now: each train in trouble, then the holds.
+    pub fn wall_pages(&self) -> Vec<WallPage> {
+        let mut pages: Vec<WallPage> = self
+            .views
+            .departures
+            .iter()
+            .filter(|k| {
+                self.board
+                    .train(**k)
+                    .is_some_and(|t| !t.is_gone() && super::views::needs_attention(t))
+            })
+            .map(|k| WallPage::Spotlight(*k))
+            .collect();
+        if !self.views.holds.is_empty() {
+            pages.push(WallPage::Holds);
+        }
+        if pages.is_empty() {
+            pages.push(WallPage::AllClear);
+        }
+        pages
+    }
+
+    /// The wall page showing now.
+    pub fn wall_page(&self) -> WallPage {
+        let pages = self.wall_pages();
+        pages[self.wall_page.0 % pages.len()]
+    }
+
+    // ----- input -------------------------------------------------------------
+
+    /// Handles a key: typed into a line being edited, or mapped to an
+    /// action.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        self.dirty = true;
+        if self.confirm_quit {
+            self.confirm_quit = false;
+            return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
+                .then_some(Effect::Quit);
+        }
+        if self.input.is_some() {
+            return self.on_input_key(key);
+        }
+        self.message = None;
+        let action = self.options.keymap.action(&key)?;
+        self.act(action)
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        let input = self.input.as_mut().expect("editing");
+        match key.code {
+            KeyCode::Esc => self.input = None,
+            KeyCode::Enter => {
+                let Input { kind, text } = self.input.take().expect("editing");
+                return match kind {
+                    InputKind::Filter => {
+                        self.set_filter(&text);
+                        None
+                    }
+                    InputKind::Command => self.run_command(&text),
+                };
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.clear()
+            }
+            // Text typed into a line never doubles as a command key.
+            KeyCode::Char(c)
+                if !key.modifiers.contains(KeyModifiers::CONTROL)
+                    && input.text.chars().count() < 200 =>
+            {
+                input.text.push(c);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Handles the mouse: the wheel moves the selection.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Effect> {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.act(Action::Down),
+            MouseEventKind::ScrollUp => self.act(Action::Up),
+            _ => None,
+        }
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        match Filter::parse(text) {
+            Ok(filter) => {
+                self.filter = filter;
+                if self.screen != Screen::Parcels {
+                    self.go(Screen::Parcels);
+                }
+            }
+            Err(e) => self.message = Some(e),
+        }
+    }
+
+    /// Runs a `:` command.
+    fn run_command(&mut self, line: &str) -> Option<Effect> {
+        let mut words = line.split_whitespace();
+        let command = words.next().unwrap_or("").to_ascii_lowercase();
+        let argument: Vec<&str> = words.collect();
+        let argument = argument.join(" ");
+        match command.as_str() {
+            "q" | "quit" => return Some(Effect::Quit),
+            "train" | "t" => {
+                let wanted = argument.to_uppercase();
+                let found = self
+                    .views
+                    .departures
+                    .iter()
+                    .filter_map(|k| self.board.train(*k))
+                    .find(|t| {
+                        t.train_id.to_uppercase() == wanted
+                            || t.train_id.to_uppercase().starts_with(&format!("{wanted}-"))
+                    })
+                    .map(|t| t.train_id.to_string());
+                match found {
+                    Some(train) => {
+                        self.train = Some(train);
+                        self.go(Screen::Train);
+                    }
+                    None => self.message = Some(format!("no train {argument}")),
+                }
+            }
+            "held" | "holds" => self.go(Screen::Holds),
+            "risk" => self.set_filter(&format!("risk:{argument}")),
+            "parcels" | "p" => {
+                self.set_filter(&argument);
+                self.go(Screen::Parcels);
+            }
+            "departures" | "d" => self.go(Screen::Departures),
+            "tz" => match Zone::parse(&argument) {
+                Some(zone) => self.zone = zone,
+                None => {
+                    self.message = Some(format!(
+                        "tz {argument}? beijing, xinjiang, almaty, tashkent, utc"
+                    ))
+                }
+            },
+            "lang" => match argument.as_str() {
+                "en" => self.options.lang = Lang::En,
+                "zh" => self.options.lang = Lang::Zh,
+                _ => self.message = Some("lang en | lang zh".to_owned()),
+            },
+            "help" => self.help = true,
+            "" => {}
+            other => {
+                self.message = Some(format!(
+                    "{other}? train X8017 · held · risk at_risk · parcels TEXT · departures · tz ZONE · lang en|zh · q"
+                ))
+            }
+        }
+        None
+    }
+
+    /// Does what an action asks.
+    pub fn act(&mut self, action: Action) -> Option<Effect> {
+        self.dirty = true;
+        if self.options.wall {
+            return self.act_on_wall(action);
+        }
+        if self.help && !matches!(action, Action::Quit | Action::Redraw) {
+            self.help = false;
+            return None;
+        }
+        match action {
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::PageUp => self.move_cursor(-(self.page_rows as i64)),
+            Action::PageDown => self.move_cursor(self.page_rows as i64),
+            Action::Top => self.move_cursor(i64::MIN / 2),
+            Action::Bottom => self.move_cursor(i64::MAX / 2),
+            Action::Open => self.open(),
+            Action::Back => self.back(),
+            Action::NextScreen | Action::PreviousScreen => {
+                let i = Screen::ALL
+                    .iter()
+                    .position(|s| *s == self.screen)
+                    .unwrap_or(0);
+                let n = Screen::ALL.len();
+                let next = if action == Action::NextScreen {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                self.go(Screen::ALL[next]);
+            }
+            Action::ShowDepartures => self.go(Screen::Departures),
+            Action::ShowTrain => self.go(Screen::Train),
+            Action::ShowParcels => self.go(Screen::Parcels),
+            Action::ShowDetail => self.go(Screen::Detail),
+            Action::ShowHolds => self.go(Screen::Holds),
+            Action::Filter => {
+                self.input = Some(Input {
+                    kind: InputKind::Filter,
+                    text: self.filter.text().to_owned(),
+                });
+            }
+            Action::Command => {
+                self.input = Some(Input {
+                    kind: InputKind::Command,
+                    text: String::new(),
+                });
+            }
+            Action::Sort => match self.screen {
+                Screen::Departures => self.sorting.departures = self.sorting.departures.next(),
+                Screen::Holds => self.sorting.holds = self.sorting.holds.next(),
+                _ => self.sorting.parcels = self.sorting.parcels.next(),
+            },
+            Action::ReverseSort => self.sorting.reversed = !self.sorting.reversed,
+            Action::Freeze => {
+                if self.frozen.is_some() {
+                    self.thaw();
+                } else {
+                    self.frozen = Some(Frozen {
+                        at: self.now,
+                        queued: Vec::new(),
+                    });
+                }
+            }
+            Action::Help => self.help = true,
+            Action::Mouse => {
+                self.mouse = !self.mouse;
+                return Some(Effect::Mouse(self.mouse));
+            }
+            Action::Redraw => return Some(Effect::Redraw),
+            Action::Quit => return Some(Effect::Quit),
+        }
+        None
+    }
+
+    /// The wall takes no orders but quitting (after asking) and redrawing.
+    fn act_on_wall(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => {
+                self.confirm_quit = true;
+                None
+            }
+            Action::Redraw => Some(Effect::Redraw),
+            _ => None,
+        }
+    }
+
+    fn thaw(&mut self) {
+        if let Some(frozen) = self.frozen.take() {
+            for message in frozen.queued {
+                self.apply(message);
+            }
+            self.board.tick(self.now);
+        }
+    }
+
+    fn go(&mut self, screen: Screen) {
+        if screen != self.screen {
+            self.history.push(self.screen);
+            if self.history.len() > 32 {
+                self.history.remove(0);
+            }
+            self.screen = screen;
+        }
+        // A screen with nothing chosen yet picks the first of its list.
+        match screen {
+            Screen::Train if self.train.is_none() => {
+                self.train = self
+                    .views
+                    .departures
+                    .first()
+                    .and_then(|k| self.board.train(*k))
+                    .map(|t| t.train_id.to_string());
+            }
+            Screen::Detail if self.detail.is_none() => {
+                self.detail = self.parcel.clone().or_else(|| {
+                    self.views
+                        .parcels
+                        .first()
+                        .and_then(|k| self.board.parcel(*k))
+                        .map(|p| p.declaration_no.to_string())
+                });
+                self.detail_scroll = 0;
+            }
+            _ => {}
+        }
+    }
+
+    fn back(&mut self) {
+        if !self.filter.is_empty() && self.screen == Screen::Parcels {
+            self.filter = Filter::default();
+            return;
+        }
+        if let Some(previous) = self.history.pop() {
+            self.screen = previous;
+        }
+    }
+
+    fn open(&mut self) {
+        match self.screen {
+            Screen::Departures => {
+                if self.train.is_some() {
+                    self.go(Screen::Train);
+                }
+            }
+            Screen::Train => {
+                if let Some(container) = self.container.clone() {
+                    self.filter = Filter::field("container", &container);
+                    self.go(Screen::Parcels);
+                }
+            }
+            Screen::Parcels => {
+                if let Some(parcel) = self.parcel.clone() {
+                    self.detail = Some(parcel);
+                    self.detail_scroll = 0;
+                    self.go(Screen::Detail);
+                }
+            }
+            Screen::Holds => {
+                if let Some(parcel) = self.hold.clone() {
+                    self.detail = Some(parcel);
+                    self.detail_scroll = 0;
+                    self.go(Screen::Detail);
+                }
+            }
+            Screen::Detail => {}
+        }
+    }
+
+    fn move_cursor(&mut self, by: i64) {
+        let step = |list: &[usize], at: Option<usize>| -> Option<usize> {
+            if list.is_empty() {
+                return None;
+            }
+            let from = at.map_or(if by > 0 { -1 } else { list.len() as i64 }, |i| i as i64);
+            Some(list[(from.saturating_add(by)).clamp(0, list.len() as i64 - 1) as usize])
+        };
+        match self.screen {
+            Screen::Departures => {
+                let list = &self.views.departures;
+                let at = position(
+                    list,
+                    self.train.as_deref().and_then(|t| self.board.train_key(t)),
+                );
+                self.train = step(list, at)
+                    .and_then(|k| self.board.train(k))
+                    .map(|t| t.train_id.to_string());
+            }
+            Screen::Train => {
+                let list = &self.views.containers;
+                let at = position(
+                    list,
+                    self.container
+                        .as_deref()
+                        .and_then(|c| self.board.container_key(c)),
+                );
+                self.container = step(list, at)
+                    .and_then(|k| self.board.container(k))
+                    .map(|c| c.container_no.to_string());
+            }
+            Screen::Parcels => {
+                let list = &self.views.parcels;
+                let at = position(
+                    list,
+                    self.parcel
+                        .as_deref()
+                        .and_then(|p| self.board.parcel_key(p)),
+                );
+                self.parcel = step(list, at)
+                    .and_then(|k| self.board.parcel(k))
+                    .map(|p| p.declaration_no.to_string());
+            }
+            Screen::Holds => {
+                let list = &self.views.holds;
+                let at = position(
+                    list,
+                    self.hold.as_deref().and_then(|p| self.board.parcel_key(p)),
+                );
+                self.hold = step(list, at)
+                    .and_then(|k| self.board.parcel(k))
+                    .map(|p| p.declaration_no.to_string());
+            }
+            Screen::Detail => {
+                let scroll = i64::from(self.detail_scroll)
+                    .saturating_add(by)
+                    .clamp(0, 1000);
+                self.detail_scroll = scroll as u16;
+            }
+        }
+    }
+
+    /// The row of the selection in a list (`None`: nothing selected).
+    pub fn selected_row(&self, screen: Screen) -> Option<usize> {
+        match screen {
+            Screen::Departures => position(
+                &self.views.departures,
+                self.train.as_deref().and_then(|t| self.board.train_key(t)),
+            ),
+            Screen::Train => position(
+                &self.views.containers,
+                self.container
+                    .as_deref()
+                    .and_then(|c| self.board.container_key(c)),
+            ),
+            Screen::Parcels => position(
+                &self.views.parcels,
+                self.parcel
+                    .as_deref()
+                    .and_then(|p| self.board.parcel_key(p)),
+            ),
+            Screen::Holds => position(
+                &self.views.holds,
+                self.hold.as_deref().and_then(|p| self.board.parcel_key(p)),
+            ),
+            Screen::Detail => None,
+        }
+    }
+}

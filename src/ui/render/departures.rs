@@ -1,0 +1,138 @@
+//! Departures: upcoming trains (those with parcels in trouble first), their
+//! countdowns to each cut-off and to departure, how far their parcels are
+//! on the path, their risks and the shed.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Row};
+
+use super::common::{countdown_span, progress_bar, risk_counts, styled, table, words};
+use crate::board::{Board, TrainEntry};
+use crate::domain::TransshipmentStatus;
+use crate::domain::text::fit;
+use crate::ui::app::{App, Screen};
+use crate::ui::theme::Theme;
+
+/// Shed counts of a train's containers: queued, lifting, done, of all.
+pub fn shed_counts(board: &Board, train: &TrainEntry) -> (usize, usize, usize, usize) {
+    let mut counts = (0, 0, 0, train.containers.len());
+    for key in train.containers.keys() {
+        match board.container(*key).and_then(|c| c.shed_status()) {
+            Some(TransshipmentStatus::Queued) => counts.0 += 1,
+            Some(TransshipmentStatus::InProgress) => counts.1 += 1,
+            Some(TransshipmentStatus::Done) => counts.2 += 1,
+            _ => {}
+        }
+    }
+    counts
+}
+
+fn shed_line(board: &Board, train: &TrainEntry, theme: &Theme) -> Line<'static> {
+    let (queued, lifting, done, all) = shed_counts(board, train);
+    let g = &theme.glyphs;
+    Line::from(format!(
+        "{queued}q {lifting}{} {done}{}/{all}",
+        g.progress, g.done
+    ))
+}
+
+/// Draws the departures board.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let now = app.shown_at();
+    let margin = app.board.watch_margin();
+    let wide = area.width >= 140;
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(15),
+            Constraint::Length(16),
+            Constraint::Length(9),
+            Constraint::Length(19),
+            Constraint::Fill(1),
+            Constraint::Length(7),
+            Constraint::Length(16),
+            Constraint::Length(15),
+        ]
+    } else {
+        vec![
+            Constraint::Length(14),
+            Constraint::Length(15),
+            Constraint::Fill(1),
+            Constraint::Length(6),
+            Constraint::Length(14),
+        ]
+    };
+    let header = if wide {
+        vec![
+            w.train, w.departs, w.status, w.cutoffs, w.progress, w.parcels, w.risk, w.shed,
+        ]
+    } else {
+        vec![w.train, w.departs, w.progress, w.parcels, w.risk]
+    };
+    let bar_width = if wide {
+        (area.width as usize).saturating_sub(15 + 16 + 9 + 19 + 7 + 16 + 15 + 12)
+    } else {
+        (area.width as usize).saturating_sub(14 + 15 + 6 + 14 + 10)
+    }
+    .clamp(4, 60);
+    let list = &app.views.departures;
+    let row = |i: usize| -> Row<'static> {
+        let Some(t) = app.board.train(list[i]) else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let Some(train) = &t.train else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let departs = train.expected_departure();
+        let departure = Line::from(vec![
+            styled(
+                format!("{} ", app.zone.format(departs, "%H:%M")),
+                theme.normal,
+            ),
+            countdown_span(departs, now, margin, theme, lang),
+        ]);
+        let id = if wide {
+            &train.train_id
+        } else {
+            &train.train_no
+        };
+        let style = if t.is_gone() { theme.dim } else { theme.normal };
+        let mut cells = vec![Cell::from(fit(id, 15)).style(style), Cell::from(departure)];
+        if wide {
+            cells.push(Cell::from(fit(&train.status.label(lang), 9)).style(style));
+            cells.push(Cell::from(Line::from(vec![
+                countdown_span(train.cutoffs.transshipment, now, margin, theme, lang),
+                styled(" / ", theme.dim),
+                countdown_span(train.cutoffs.customs_release, now, margin, theme, lang),
+            ])));
+        }
+        cells.push(Cell::from(progress_bar(&t.tally, bar_width, theme)));
+        cells.push(Cell::from(t.tally.parcels.to_string()));
+        cells.push(Cell::from(risk_counts(&t.tally, theme)));
+        if wide {
+            cells.push(Cell::from(shed_line(&app.board, t, theme)));
+        }
+        Row::new(cells)
+    };
+    let title = Line::from(vec![
+        styled(format!(" {} ", w.departures), theme.title),
+        styled(
+            format!("· {} {} ", w.sorted_by, app.sorting.departures.name(lang)),
+            theme.dim,
+        ),
+    ]);
+    table(
+        frame,
+        area,
+        title,
+        header,
+        &widths,
+        list.len(),
+        app.selected_row(Screen::Departures),
+        row,
+        theme,
+    );
+}

@@ -1,0 +1,390 @@
+//! One parcel: who sent what, where it is on its path and since when, its
+//! hold and the officers' notes, its goods, and every event from both
+//! feeds in order.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::common::{block, countdown, short, styled, words};
+use super::parcels::slack_text;
+use crate::board::parcel::{Happened, Moment, Parcel};
+use crate::domain::text::clean;
+use crate::domain::{Lang, Risk, Stage, StageState};
+use crate::ui::app::App;
+
+fn text(s: &str) -> String {
+    clean(s).into_owned()
+}
+
+fn field(label: &str, value: impl Into<String>, app: &App) -> Line<'static> {
+    let theme = &app.options.theme;
+    Line::from(vec![
+        styled(format!("{label:<12} "), theme.dim),
+        styled(value.into(), theme.normal),
+    ])
+}
+
+/// What a moment says, in words.
+fn happened(what: &Happened, lang: Lang) -> (String, &'static str) {
+    let en = lang == Lang::En;
+    let pick = |e: &str, z: &str| if en { e.to_owned() } else { z.to_owned() };
+    match what {
+        Happened::Filed => (pick("filed with customs", "申报"), "customs"),
+        Happened::Status(code) => (format!("{} {}", code.code(), code.label(lang)), "customs"),
+        Happened::Rebooked { train_id } => (
+            format!("{} {}", pick("moved to train", "改配班列"), text(train_id)),
+            "customs",
+        ),
+        Happened::InspectionSelected => (pick("selected for inspection", "布控查验"), "customs"),
+        Happened::InspectionStarted => (pick("inspection started", "开始查验"), "customs"),
+        Happened::InspectionCompleted(status) => (
+            format!("{} {}", pick("inspection", "查验"), status.label(lang)),
+            "customs",
+        ),
+        Happened::HoldPlaced(reason) => (
+            format!("{}: {}", pick("held", "扣留"), reason.label(lang)),
+            "customs",
+        ),
+        Happened::HoldUpdated { by, version } => (
+            format!(
+                "{} {} (v{version})",
+                pick("hold updated by", "扣留更新"),
+                by.as_deref().map_or_else(|| "-".to_owned(), text)
+            ),
+            "customs",
+        ),
+        Happened::HoldLifted(outcome) => (
+            format!(
+                "{}: {}",
+                pick("hold lifted", "解除扣留"),
+                outcome.label(lang)
+            ),
+            "customs",
+        ),
+        Happened::ContainerBooked { train_id } => (
+            format!(
+                "{} {}",
+                pick("container booked on", "集装箱配车"),
+                train_id.as_deref().map_or_else(|| "-".to_owned(), text)
+            ),
+            "railway",
+        ),
+        Happened::ContainerArrived => (
+            pick("container arrived in the yard", "集装箱到站"),
+            "railway",
+        ),
+        Happened::ContainerRebooked { train_id } => (
+            format!(
+                "{} {}",
+                pick("container moved to", "集装箱改配"),
+                text(train_id)
+            ),
+            "railway",
+        ),
+        Happened::Shed(status) => (
+            format!("{} {}", pick("shed:", "换装:"), status.label(lang)),
+            "railway",
+        ),
+    }
+}
+
+fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let now = app.shown_at();
+    let a = &p.assessment;
+    let mut lines = vec![
+        Line::from(vec![
+            styled(format!("{}  ", p.declaration_no), theme.title),
+            styled(
+                format!("{} {}", p.status.code(), p.status.label(lang)),
+                theme.normal,
+            ),
+        ]),
+        Line::from(vec![
+            styled(
+                format!("{} {} ", theme.risk_mark(a.risk), a.risk.label(lang)),
+                theme.risk(a.risk),
+            ),
+            styled(format!("{} ", slack_text(a.slack)), theme.risk(a.risk)),
+            styled(
+                if a.risk.is_flagged() {
+                    a.reason.text(now, lang)
+                } else {
+                    String::new()
+                },
+                theme.normal,
+            ),
+        ]),
+        Line::default(),
+    ];
+    // The path: each stage with its state and times.
+    let times = app.board.stage_times(p);
+    for (i, stage) in Stage::ALL.into_iter().enumerate() {
+        let state = p.path.state(stage);
+        let span = times[i];
+        let mut when = String::new();
+        if let Some(start) = span.started {
+            when.push_str(&app.zone.format(start, "%H:%M:%S"));
+        }
+        if let Some(end) = span.ended {
+            when.push_str(&format!(" → {}", app.zone.format(end, "%H:%M:%S")));
+        } else if state == StageState::InProgress
+            && let Some(start) = span.started
+        {
+            when.push_str(&format!("  ({} {})", w.in_stage, short(now - start)));
+        }
+        lines.push(Line::from(vec![
+            styled(
+                format!(" {} ", theme.stage_glyph(state)),
+                theme.stage(state),
+            ),
+            styled(format!("{:<14} ", stage.label(lang)), theme.normal),
+            styled(format!("{:<12} ", state.as_str()), theme.stage(state)),
+            styled(when, theme.dim),
+        ]));
+    }
+    lines.push(Line::default());
+    let d = &p.particulars;
+    lines.push(field(w.waybill, text(&d.waybill_no), app));
+    lines.push(field(
+        w.enterprise,
+        format!("{} ({})", text(&d.ebc.1), text(&d.ebc.0)),
+        app,
+    ));
+    if let Some((code, name)) = &d.logistics {
+        lines.push(field(
+            w.logistics,
+            format!("{} ({})", text(name), text(code)),
+            app,
+        ));
+    }
+    let route = format!(
+        "{} → {} · {}",
+        d.origin_region.as_deref().map_or("-".to_owned(), text),
+        d.destination_country
+            .as_deref()
+            .map_or("-".to_owned(), text),
+        d.procedure.label(lang)
+    );
+    lines.push(field("", route, app));
+    let train = match app.board.train_of(p).and_then(|t| t.train.as_ref()) {
+        Some(t) => format!(
+            "{} · {} {}",
+            text(&t.train_id),
+            w.departure,
+            countdown(t.expected_departure(), now, lang)
+        ),
+        None => format!(
+            "{} ({})",
+            p.train_id.as_deref().map_or("-".to_owned(), text),
+            w.not_known
+        ),
+    };
+    lines.push(field(w.train, train, app));
+    let container = app.board.container_of(p);
+    let shed = container
+        .and_then(|c| c.container.as_ref())
+        .map(|c| {
+            let t = &c.transshipment;
+            let wagons = match (&t.from_wagon, &t.to_wagon) {
+                (Some(from), Some(to)) => format!(
+                    " · {} {} → {}",
+                    w.wagon,
+                    text(from.as_str()),
+                    text(to.as_str())
+                ),
+                (Some(from), None) => format!(" · {} {}", w.wagon, text(from.as_str())),
+                _ => String::new(),
+            };
+            format!("{}{wagons}", t.status.label(lang))
+        })
+        .unwrap_or_else(|| w.not_known.to_owned());
+    lines.push(field(
+        w.container,
+        format!(
+            "{} · {shed}",
+            p.container_no.as_deref().map_or("-".to_owned(), text)
+        ),
+        app,
+    ));
+    if let Some((value, currency)) = &d.total_value {
+        let weight = d.gross_weight_kg.as_deref().map_or(String::new(), |kg| {
+            format!(" · {} {} kg", w.weight, text(kg))
+        });
+        lines.push(field(
+            w.value,
+            format!("{} {}{weight}", text(value), text(currency)),
+            app,
+        ));
+    }
+    lines
+}
+
+fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let now = app.shown_at();
+    let Some(hold) = p.hold.as_deref() else {
+        return vec![Line::from(styled(w.none, theme.dim))];
+    };
+    let mut lines = vec![
+        Line::from(styled(
+            format!("{} — {}", hold.reason_code.label(lang), text(&hold.reason)),
+            theme.risk(Risk::Held),
+        )),
+        field(
+            w.placed,
+            format!(
+                "{} ({})",
+                short(now - hold.placed_at),
+                app.zone.format(hold.placed_at, "%H:%M")
+            ),
+            app,
+        ),
+        field(
+            w.claimed_by,
+            hold.claimed_by
+                .as_deref()
+                .map_or_else(|| w.unclaimed.to_owned(), text),
+            app,
+        ),
+        field(
+            w.flags,
+            format!(
+                "{}{}{} · v{}",
+                if hold.priority_inspection {
+                    "priority "
+                } else {
+                    ""
+                },
+                if hold.escalated { "escalated " } else { "" },
+                if hold.defer_requested { "defer " } else { "" },
+                hold.version
+            ),
+            app,
+        ),
+    ];
+    for note in &hold.notes {
+        lines.push(Line::from(vec![
+            styled(
+                format!(
+                    "{} {} ",
+                    app.zone.format(note.at, "%H:%M"),
+                    text(&note.officer_id)
+                ),
+                theme.dim,
+            ),
+            styled(text(&note.text), theme.normal),
+        ]));
+    }
+    lines
+}
+
+fn goods_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
+    let theme = &app.options.theme;
+    p.particulars
+        .goods
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            Line::from(vec![
+                styled(format!("{:>2} {} ", i + 1, text(&g.hs_code)), theme.dim),
+                styled(text(&g.name), theme.normal),
+                styled(
+                    format!(
+                        "  {} {} · {} {}",
+                        g.qty,
+                        g.unit.as_deref().map_or(String::new(), text),
+                        text(&g.value),
+                        text(&g.currency)
+                    ),
+                    theme.dim,
+                ),
+            ])
+        })
+        .collect()
+}
+
+fn timeline(p: &Parcel, app: &App) -> Vec<Line<'static>> {
+    let theme = &app.options.theme;
+    let lang = app.options.lang;
+    let mut moments: Vec<&Moment> = p.timeline.iter().collect();
+    if let Some(c) = app.board.container_of(p) {
+        moments.extend(c.timeline.iter());
+    }
+    moments.sort_by_key(|m| m.at);
+    moments
+        .into_iter()
+        .rev()
+        .map(|m| {
+            let (what, feed) = happened(&m.what, lang);
+            Line::from(vec![
+                styled(format!("{} ", app.zone.format(m.at, "%H:%M:%S")), theme.dim),
+                styled(format!("{feed:<8}"), theme.dim),
+                Span::raw(what),
+            ])
+        })
+        .collect()
+}
+
+/// Draws the detail of the chosen parcel.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let parcel = app
+        .detail
+        .as_deref()
+        .and_then(|d| app.board.parcel_key(d))
+        .and_then(|k| app.board.parcel(k));
+    let Some(p) = parcel else {
+        frame.render_widget(
+            Paragraph::new(w.no_parcel).block(block(format!(" {} ", w.detail), theme)),
+            area,
+        );
+        return;
+    };
+    let title = |s: &str| Line::from(styled(format!(" {s} "), theme.title));
+    let mut left = summary(p, app);
+    left.push(Line::default());
+    left.push(title(w.hold));
+    left.extend(hold_lines(p, app));
+    let mut right = vec![title(w.goods)];
+    right.extend(goods_lines(p, app));
+    right.push(Line::default());
+    right.push(title(w.timeline));
+    right.extend(timeline(p, app));
+    let scroll = (app.detail_scroll, 0);
+    if area.width >= 120 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(area);
+        frame.render_widget(
+            Paragraph::new(left)
+                .block(block(format!(" {} ", w.detail), theme))
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            a,
+        );
+        frame.render_widget(
+            Paragraph::new(right)
+                .block(block(format!(" {} · {} ", w.goods, w.timeline), theme))
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            b,
+        );
+    } else {
+        left.push(Line::default());
+        left.extend(right);
+        frame.render_widget(
+            Paragraph::new(left)
+                .block(block(format!(" {} ", w.detail), theme))
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            area,
+        );
+    }
+}

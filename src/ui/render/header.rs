@@ -1,0 +1,212 @@
+//! The header: the port, the clock with its zone, each feed's health (a
+//! loud banner when a feed is stale or down), clock skew, the officer, and
+//! the screen tabs with the board's totals.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::common::{short, styled, words};
+use crate::domain::text::fit;
+use crate::domain::{Risk, Role};
+use crate::feeds::Feed;
+use crate::feeds::health::FeedState;
+use crate::ui::app::{App, Screen};
+
+/// The feeds that are not ok, with their state.
+pub fn troubled_feeds(app: &App) -> Vec<(Feed, FeedState)> {
+    app.health
+        .iter()
+        .map(|h| (h.feed, h.state(app.now, &app.options.limits)))
+        .filter(|(_, state)| *state != FeedState::Ok)
+        .collect()
+}
+
+/// Lines the header needs: two, and one more per feed in trouble.
+pub fn height(app: &App) -> u16 {
+    2 + troubled_feeds(app).len() as u16
+}
+
+/// The screen's name in the tabs.
+pub fn screen_name(screen: Screen, app: &App) -> &'static str {
+    let w = words(app);
+    match screen {
+        Screen::Departures => w.departures,
+        Screen::Train => w.train,
+        Screen::Parcels => w.parcels,
+        Screen::Detail => w.detail,
+        Screen::Holds => w.holds,
+    }
+}
+
+/// Draws the header in `area` (of [`height`] lines).
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let sep = theme.glyphs.separator;
+    let now = app.now;
+    let wide = area.width >= 120;
+    let feed_name = |feed: Feed| match feed {
+        Feed::Railway => w.railway,
+        Feed::Customs => w.customs,
+    };
+
+    // Line 1: port, clock, feeds, skew, officer, badges.
+    let port = if wide { w.port } else { w.port_short };
+    let mut spans = vec![
+        styled(
+            format!(" {port} "),
+            theme.header.add_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        styled(sep, theme.header),
+        styled(
+            format!(
+                "{} {}",
+                app.zone.format(now, "%H:%M:%S"),
+                app.zone.label(now, lang)
+            ),
+            theme.header,
+        ),
+    ];
+    for health in &app.health {
+        let state = health.state(now, &app.options.limits);
+        spans.push(styled(sep, theme.header));
+        let word = match state {
+            FeedState::Ok => w.ok,
+            FeedState::Stale => w.stale,
+            FeedState::Down => w.down,
+        };
+        let text = format!("{} {word}", feed_name(health.feed));
+        let style = if state == FeedState::Ok {
+            theme.header
+        } else {
+            theme.alert
+        };
+        spans.push(styled(text, style));
+    }
+    let skew = app
+        .health
+        .iter()
+        .filter_map(|h| h.skew)
+        .max_by_key(|s| s.num_milliseconds().abs());
+    // Skew is shown when it matters, or when there is room.
+    if let Some(skew) = skew.filter(|s| wide || s.num_seconds().abs() >= 2) {
+        let sign = if skew.num_milliseconds() >= 0 {
+            "+"
+        } else {
+            "-"
+        };
+        spans.push(styled(sep, theme.header));
+        spans.push(styled(
+            format!("{} {sign}{}", w.skew, short(skew)),
+            theme.header,
+        ));
+    }
+    spans.push(styled(sep, theme.header));
+    let who = match &app.officer {
+        Some(o) if wide => format!(
+            "{} {} {}",
+            fit(&o.officer_id, 12),
+            fit(&o.name, 20),
+            o.role.label(lang)
+        ),
+        Some(o) => format!("{} {}", fit(&o.officer_id, 12), o.role.label(lang)),
+        None => w.no_officer.to_owned(),
+    };
+    spans.push(styled(who, theme.header));
+    let viewer = app.officer.as_ref().is_some_and(|o| o.role == Role::Viewer);
+    if app.read_only() && !viewer {
+        spans.push(styled(format!(" [{}]", w.read_only), theme.header));
+    }
+    if app.is_frozen() {
+        spans.push(Span::raw(" "));
+        spans.push(styled(format!(" {} ", w.frozen), theme.badge));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.header),
+        row(area, 0),
+    );
+
+    // One loud line per feed in trouble, with how long and why.
+    for (n, (feed, state)) in troubled_feeds(app).into_iter().enumerate() {
+        let health = &app.health[match feed {
+            Feed::Railway => 0,
+            Feed::Customs => 1,
+        }];
+        let word = if state == FeedState::Down {
+            w.down
+        } else {
+            w.stale
+        };
+        let age = health.age(now).map_or_else(
+            || "never answered".to_owned(),
+            |a| format!("last good {} ago", short(a)),
+        );
+        let error = health.last_error.as_deref().unwrap_or("");
+        let text = format!(
+            " {} {} {word} — {age} — {}",
+            theme.glyphs.blocked,
+            feed_name(feed).to_uppercase(),
+            fit(error, (area.width as usize).saturating_sub(40))
+        );
+        frame.render_widget(
+            Paragraph::new(fit(&text, area.width as usize)).style(theme.alert),
+            row(area, 1 + n as u16),
+        );
+    }
+
+    // Last line: tabs and totals.
+    let tabs_row = row(area, area.height.saturating_sub(1));
+    let mut spans = Vec::new();
+    for (n, screen) in Screen::ALL.into_iter().enumerate() {
+        // Narrow: only the screen shown has its name; the totals need room.
+        let name = if wide || screen == app.screen {
+            format!(" {} {} ", n + 1, screen_name(screen, app))
+        } else {
+            format!(" {} ", n + 1)
+        };
+        let style = if screen == app.screen {
+            theme.selected
+        } else {
+            theme.dim
+        };
+        spans.push(styled(name, style));
+    }
+    let t = app.board.totals();
+    spans.push(Span::raw(" "));
+    spans.push(styled(
+        format!("{} {}", t.parcels, w.parcels.to_lowercase()),
+        theme.normal,
+    ));
+    for risk in [Risk::Late, Risk::Held, Risk::AtRisk, Risk::Watch] {
+        spans.push(Span::raw(" · "));
+        let n = t.with_risk(risk);
+        let text = if wide {
+            format!("{} {n}", risk.label(lang))
+        } else {
+            format!("{n}{}", theme.risk_mark(risk))
+        };
+        spans.push(styled(
+            text,
+            if n > 0 { theme.risk(risk) } else { theme.dim },
+        ));
+    }
+    if !app.filter.is_empty() {
+        spans.push(Span::raw(" · "));
+        spans.push(styled(
+            format!("{} {}", w.filter, fit(app.filter.text(), 30)),
+            theme.key,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), tabs_row);
+}
+
+fn row(area: Rect, n: u16) -> Rect {
+    Rect {
+        y: area.y + n.min(area.height.saturating_sub(1)),
+        height: 1,
+        ..area
+    }
+}

@@ -1,0 +1,142 @@
+//! Holds: the triage queue, most urgent first (least time to the cut-off
+//! the parcel needs), with who has claimed each.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Row};
+
+use super::common::{countdown_span, short, styled, table, words};
+use super::parcels::slack_text;
+use crate::domain::Risk;
+use crate::domain::text::fit;
+use crate::ui::app::{App, Screen};
+
+/// Draws the holds queue.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let now = app.shown_at();
+    let margin = app.board.watch_margin();
+    let wide = area.width >= 140;
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(18),
+            Constraint::Length(15),
+            Constraint::Length(26),
+            Constraint::Length(9),
+            Constraint::Length(14),
+            Constraint::Length(11),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+        ]
+    } else {
+        vec![
+            Constraint::Length(18),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(6),
+        ]
+    };
+    let header = if wide {
+        vec![
+            w.declaration,
+            w.train,
+            w.reason,
+            w.placed,
+            w.claimed_by,
+            w.cutoff_in,
+            w.slack,
+            w.flags,
+            w.notes,
+        ]
+    } else {
+        vec![w.declaration, w.reason, w.claimed_by, w.cutoff_in, w.flags]
+    };
+    let list = &app.views.holds;
+    let row = |i: usize| -> Row<'static> {
+        let Some(p) = app.board.parcel(list[i]) else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let hold = p.hold.as_deref();
+        let reason = hold.map_or_else(
+            || p.status.label(lang).into_owned(),
+            |h| h.reason_code.label(lang).into_owned(),
+        );
+        let claimed = hold
+            .and_then(|h| h.claimed_by.as_deref())
+            .map_or_else(|| w.unclaimed.to_owned(), |c| fit(c, 14));
+        let claimed_style = if hold.is_some_and(|h| h.claimed_by.is_some()) {
+            theme.normal
+        } else {
+            theme.risk(Risk::Held)
+        };
+        let flags = hold.map_or_else(String::new, |h| {
+            format!(
+                "{}{}{}",
+                if h.priority_inspection { "P" } else { "·" },
+                if h.escalated { "E" } else { "·" },
+                if h.defer_requested { "D" } else { "·" }
+            )
+        });
+        let cutoff = app
+            .board
+            .train_of(p)
+            .and_then(|t| t.train.as_ref())
+            .map(|t| t.cutoffs.customs_release);
+        let cutoff_cell = match cutoff {
+            Some(at) => Cell::from(Line::from(countdown_span(at, now, margin, theme, lang))),
+            None => Cell::from(w.not_known),
+        };
+        let mut cells =
+            vec![Cell::from(p.declaration_no.to_string()).style(theme.risk(Risk::Held))];
+        if wide {
+            cells.push(Cell::from(fit(p.train_id.as_deref().unwrap_or("-"), 15)));
+        }
+        cells.push(Cell::from(fit(&reason, 26)));
+        if wide {
+            let held_for = hold.map_or_else(String::new, |h| short(now - h.placed_at));
+            cells.push(Cell::from(held_for));
+        }
+        cells.push(Cell::from(claimed).style(claimed_style));
+        cells.push(cutoff_cell);
+        if wide {
+            cells.push(Cell::from(slack_text(p.assessment.slack)));
+        }
+        cells.push(Cell::from(flags));
+        if wide {
+            let notes = hold.map_or(0, |h| h.notes.len());
+            let last = hold
+                .and_then(|h| h.notes.last())
+                .map_or_else(String::new, |n| format!(" {}", n.text));
+            cells.push(Cell::from(fit(&format!("{notes}{last}"), 80)));
+        }
+        Row::new(cells)
+    };
+    let title = Line::from(vec![
+        styled(format!(" {} ", w.holds), theme.title),
+        styled(
+            format!(
+                "· {} · {} {} ",
+                list.len(),
+                w.sorted_by,
+                app.sorting.holds.name(lang)
+            ),
+            theme.dim,
+        ),
+    ]);
+    table(
+        frame,
+        area,
+        title,
+        header,
+        &widths,
+        list.len(),
+        app.selected_row(Screen::Holds),
+        row,
+        theme,
+    );
+}

@@ -1,0 +1,109 @@
+//! Drawing: the whole screen is a pure function of the [`App`]. One module
+//! per region.
+//!
+//! ```text
+//! ┌──────────────────────────────────────────────────────────────────────┐
+//! │ port │ clock zone │ railway ok │ customs ok │ skew │ officer  FROZEN │ header
+//! │ ✗ CUSTOMS STALE — last good 2m ago — 503 unavailable                  │ one per feed in trouble
+//! │  1 Departures  2 Train  3 Parcels  4 Parcel  5 Holds   totals·filter │ tabs
+//! ├──────────────────────────────────────────────────────────────────────┤
+//! │                                                                      │
+//! │                     the screen (or the wall page)                    │ body
+//! │                                                                      │
+//! ├──────────────────────────────────────────────────────────────────────┤
+//! │ Enter open  Esc back  / filter  s sort  f freeze  ? help  q quit     │ footer
+//! └──────────────────────────────────────────────────────────────────────┘
+//! ```
+
+mod bigtext;
+pub mod common;
+mod departures;
+mod detail;
+mod footer;
+pub mod header;
+mod help;
+mod holds;
+mod parcels;
+mod train;
+mod wall;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::app::{App, Screen};
+use common::{block, styled, words};
+
+/// The smallest terminal the board draws in.
+pub const MIN_WIDTH: u16 = 64;
+/// The smallest terminal the board draws in.
+pub const MIN_HEIGHT: u16 = 16;
+
+/// Draws everything.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, app);
+        return;
+    }
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(header::height(app)),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, top, app);
+    if app.options.wall {
+        wall::render(frame, body, app);
+    } else {
+        match app.screen {
+            Screen::Departures => departures::render(frame, body, app),
+            Screen::Train => train::render(frame, body, app),
+            Screen::Parcels => parcels::render(frame, body, app),
+            Screen::Detail => detail::render(frame, body, app),
+            Screen::Holds => holds::render(frame, body, app),
+        }
+    }
+    footer::render(frame, bottom, app);
+    if app.help {
+        help::render(frame, body, app);
+    }
+    if app.confirm_quit {
+        confirm(frame, body, app);
+    }
+}
+
+/// The rows a table on `screen` shows in a terminal of `height` lines.
+pub fn table_rows(height: u16, app: &App) -> usize {
+    height.saturating_sub(header::height(app) + 1 + 3) as usize
+}
+
+fn too_small(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let text = vec![
+        Line::from(styled(words(app).too_small, theme.alert)),
+        Line::from(format!(
+            "{}×{} < {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+    ];
+    frame.render_widget(Paragraph::new(text).centered(), area);
+}
+
+fn confirm(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let text = words(app).quit_wall;
+    let [row] = Layout::vertical([Constraint::Length(3)])
+        .flex(Flex::Center)
+        .areas(area);
+    let width = (text.chars().count() as u16 + 6).min(area.width);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(Line::from(styled(text, theme.title)).centered()).block(block("", theme)),
+        popup,
+    );
+}

@@ -1,0 +1,108 @@
+//! Parcels: every parcel (or those the filter keeps), each with its path as
+//! four stage cells, the slack to its cut-off, its risk and the reason.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Row};
+
+use super::common::{risk_cell, short, stage_cells, styled, table, words};
+use crate::domain::text::fit;
+use crate::ui::app::{App, Screen};
+
+/// Slack in a few characters, signed.
+pub fn slack_text(slack: Option<chrono::Duration>) -> String {
+    match slack {
+        Some(s) if s < chrono::Duration::zero() => format!("-{}", short(s)),
+        Some(s) => format!("+{}", short(s)),
+        None => String::new(),
+    }
+}
+
+/// Draws the parcels table.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let now = app.shown_at();
+    let wide = area.width >= 140;
+    let cell = if wide { 7 } else { 5 };
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(18),
+            Constraint::Length(15),
+            Constraint::Length(11),
+            Constraint::Length(4 * cell as u16),
+            Constraint::Length(7),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ]
+    } else {
+        vec![
+            Constraint::Length(18),
+            Constraint::Length(4 * cell as u16),
+            Constraint::Length(6),
+            Constraint::Length(10),
+            Constraint::Fill(1),
+        ]
+    };
+    let header = if wide {
+        vec![
+            w.declaration,
+            w.train,
+            w.container,
+            w.stages,
+            w.slack,
+            w.risk,
+            w.reason,
+        ]
+    } else {
+        vec![w.declaration, w.stages, w.slack, w.risk, w.reason]
+    };
+    let list = &app.views.parcels;
+    let row = |i: usize| -> Row<'static> {
+        let Some(p) = app.board.parcel(list[i]) else {
+            return Row::new(Vec::<Cell>::new());
+        };
+        let a = &p.assessment;
+        let reason = if a.risk.is_flagged() {
+            a.reason.text(now, lang)
+        } else {
+            String::new()
+        };
+        let mut cells = vec![Cell::from(p.declaration_no.to_string())];
+        if wide {
+            cells.push(Cell::from(fit(p.train_id.as_deref().unwrap_or("-"), 15)));
+            cells.push(Cell::from(fit(
+                p.container_no.as_deref().unwrap_or("-"),
+                11,
+            )));
+        }
+        cells.push(Cell::from(stage_cells(p, app, cell)));
+        cells.push(Cell::from(slack_text(a.slack)).style(theme.risk(a.risk)));
+        cells.push(risk_cell(a.risk, app));
+        cells.push(Cell::from(fit(&reason, 200)));
+        Row::new(cells)
+    };
+    let mut title = vec![
+        styled(format!(" {} ", w.parcels), theme.title),
+        styled(format!("· {} {} ", list.len(), w.rows), theme.dim),
+    ];
+    if !app.filter.is_empty() {
+        title.push(styled(
+            format!("· {} {} ", w.filter, fit(app.filter.text(), 40)),
+            theme.key,
+        ));
+    }
+    table(
+        frame,
+        area,
+        Line::from(title),
+        header,
+        &widths,
+        list.len(),
+        app.selected_row(Screen::Parcels),
+        row,
+        theme,
+    );
+}

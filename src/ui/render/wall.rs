@@ -1,0 +1,213 @@
+//! The wall terminal: no keyboard needed. It cycles through the trains with
+//! parcels at risk, late or held (a large countdown, the parcels in trouble
+//! on top) and the holds; a banner shouts when a feed is stale.
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row};
+
+use super::common::{countdown, risk_cell, styled, table, words};
+use super::header::troubled_feeds;
+use super::parcels::slack_text;
+use super::{bigtext, departures, holds};
+use crate::domain::text::fit;
+use crate::feeds::health::FeedState;
+use crate::ui::app::{App, WallPage};
+
+/// A countdown for large digits: `mm:ss` within the hour, else `h:mm`.
+pub fn big_countdown(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let left = at - now;
+    let sign = if left < Duration::zero() { "-" } else { "" };
+    let s = left.num_seconds().abs();
+    if s < 3600 {
+        format!("{sign}{:02}:{:02}", s / 60, s % 60)
+    } else {
+        format!("{sign}{}h{:02}", s / 3600, s / 60 % 60)
+    }
+}
+
+/// Draws the banner of feeds in trouble (3 lines) in `area`.
+fn banner(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let troubled = troubled_feeds(app);
+    let what: Vec<String> = troubled
+        .iter()
+        .map(|(feed, state)| {
+            let word = if *state == FeedState::Down {
+                w.down
+            } else {
+                w.stale
+            };
+            format!("{} {word}", feed.as_str().to_uppercase())
+        })
+        .collect();
+    let text = format!(
+        "{}  {}  {}",
+        theme.glyphs.blocked,
+        what.join(" · "),
+        theme.glyphs.blocked
+    );
+    let lines = vec![
+        Line::default(),
+        Line::from(text).centered(),
+        Line::default(),
+    ];
+    frame.render_widget(Paragraph::new(lines).style(theme.alert), area);
+}
+
+fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize, usize)) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let lang = app.options.lang;
+    let now = app.shown_at();
+    let Some(entry) = app.board.train(key) else {
+        return;
+    };
+    let Some(train) = &entry.train else { return };
+    let [top, list] = Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(area);
+    let departs = train.expected_departure();
+    let next_cutoff = [train.cutoffs.transshipment, train.cutoffs.customs_release]
+        .into_iter()
+        .filter(|c| *c > now)
+        .min();
+    let (big_at, big_what) = match next_cutoff {
+        Some(at) => (at, w.next_cutoff),
+        None => (departs, w.departure),
+    };
+    let big = big_countdown(big_at, now);
+    let big_style = if big_at - now < app.board.watch_margin() {
+        theme.risk(crate::domain::Risk::AtRisk)
+    } else {
+        theme.title
+    };
+    let mut lines = vec![Line::from(vec![
+        styled(format!("{}  ", train.train_id), theme.title),
+        styled(
+            format!("{} {}  ", w.departure, app.zone.format(departs, "%H:%M")),
+            theme.normal,
+        ),
+        styled(format!("{}  ", countdown(departs, now, lang)), theme.normal),
+        styled(format!("{}/{}", page.0 + 1, page.1), theme.dim),
+    ])];
+    let digits = bigtext::lines(&big, theme.glyphs.big, big_style);
+    let fits = bigtext::width(&big) + 2 < top.width as usize;
+    if fits {
+        lines.extend(digits);
+    } else {
+        lines.push(Line::from(styled(big.clone(), big_style)));
+    }
+    lines.push(Line::from(styled(
+        format!("{big_what} · {}", countdown(big_at, now, lang)),
+        theme.dim,
+    )));
+    let t = &entry.tally;
+    let mut counts = super::common::risk_counts(t, theme);
+    counts.spans.insert(
+        0,
+        styled(
+            format!("{} {}  ", t.parcels, w.parcels.to_lowercase()),
+            theme.normal,
+        ),
+    );
+    lines.push(counts);
+    frame.render_widget(Paragraph::new(lines), top);
+
+    // The train's parcels in trouble, worst first.
+    let mut keys: Vec<usize> = entry
+        .parcels
+        .keys()
+        .iter()
+        .copied()
+        .filter(|k| {
+            app.board
+                .parcel(*k)
+                .is_some_and(|p| p.assessment.risk.is_flagged())
+        })
+        .collect();
+    keys.sort_by_key(|k| {
+        let a = &app.board.parcel(*k).expect("member").assessment;
+        (std::cmp::Reverse(a.risk), a.slack.unwrap_or(Duration::MAX))
+    });
+    let widths = [
+        Constraint::Length(18),
+        Constraint::Length(11),
+        Constraint::Length(7),
+        Constraint::Length(11),
+        Constraint::Fill(1),
+    ];
+    let row = |i: usize| -> Row<'static> {
+        let p = app.board.parcel(keys[i]).expect("member");
+        let a = &p.assessment;
+        Row::new(vec![
+            Cell::from(p.declaration_no.to_string()),
+            Cell::from(fit(p.container_no.as_deref().unwrap_or("-"), 11)),
+            Cell::from(slack_text(a.slack)).style(theme.risk(a.risk)),
+            risk_cell(a.risk, app),
+            Cell::from(fit(&a.reason.text(now, lang), 200)),
+        ])
+    };
+    let title = Line::from(styled(
+        format!(" {} · {} ", train.train_id, w.parcels),
+        theme.title,
+    ));
+    table(
+        frame,
+        list,
+        title,
+        vec![w.declaration, w.container, w.slack, w.risk, w.reason],
+        &widths,
+        keys.len(),
+        None,
+        row,
+        theme,
+    );
+}
+
+/// Draws the wall in `area` (below the header).
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.options.theme;
+    let w = words(app);
+    let troubled = !troubled_feeds(app).is_empty();
+    let [alarm, body] = Layout::vertical([
+        Constraint::Length(if troubled { 3 } else { 0 }),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    if troubled {
+        banner(frame, alarm, app);
+    }
+    let pages = app.wall_pages();
+    let index = app.wall_page.0 % pages.len();
+    match pages[index] {
+        WallPage::Spotlight(key) => spotlight(frame, body, app, key, (index, pages.len())),
+        WallPage::Holds => holds::render(frame, body, app),
+        WallPage::AllClear => {
+            let [title, list] =
+                Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(body);
+            frame.render_widget(
+                Paragraph::new(Line::from(styled(
+                    format!("{} {}", theme.glyphs.done, w.all_clear),
+                    theme.risk(crate::domain::Risk::OnTrack),
+                ))),
+                title,
+            );
+            departures::render(frame, list, app);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_countdowns() {
+        let now: DateTime<Utc> = "2026-11-26T03:30:00Z".parse().unwrap();
+        assert_eq!(big_countdown(now + Duration::seconds(754), now), "12:34");
+        assert_eq!(big_countdown(now + Duration::minutes(135), now), "2h15");
+        assert_eq!(big_countdown(now - Duration::seconds(30), now), "-00:30");
+    }
+}
