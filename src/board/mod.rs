@@ -171,6 +171,7 @@ pub struct Board {
     /// time or snapshot read.
     heard_until: [Option<DateTime<Utc>>; 2],
     revision: u64,
+    retirements: u64,
     now: DateTime<Utc>,
 }
 
@@ -239,6 +240,7 @@ impl Board {
             seeded_customs: false,
             heard_until: [None, None],
             revision: 0,
+            retirements: 0,
             now,
         }
     }
@@ -247,6 +249,13 @@ impl Board {
     /// views derived from the board need recomputing only when it moved.
     pub fn revision(&self) -> u64 {
         self.revision
+    }
+
+    /// Grows whenever trains (with their containers and parcels) leave
+    /// the board: keys held by views may then name nothing, or something
+    /// else once reused, and must be recomputed at once.
+    pub fn retirements(&self) -> u64 {
+        self.retirements
     }
 
     fn heard(&mut self, feed: usize, until: DateTime<Utc>) {
@@ -890,7 +899,9 @@ impl Board {
                     .contains_key(declaration.declaration_no.as_str());
                 if self.upsert_declaration(declaration, false, at) {
                     applied.applied += 1;
-                    if fresh {
+                    // A declaration without its filing time is dated by
+                    // the event (one with it already has it in its timeline).
+                    if fresh && filed.declaration.filed_at.is_none() {
                         let key = self.parcel_keys[filed.declaration.declaration_no.as_str()];
                         self.parcels[key].record(at, Happened::Filed);
                     }
@@ -1220,6 +1231,7 @@ impl Board {
             return;
         }
         self.revision += 1;
+        self.retirements += 1;
         for key in old {
             for parcel in self.trains[key].parcels.keys().to_vec() {
                 self.remove_parcel(parcel);

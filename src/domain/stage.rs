@@ -55,6 +55,20 @@ impl Stage {
         }
     }
 
+    /// A one-character name for column headers.
+    pub fn short(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Stage::Declaration, Lang::En) => "D",
+            (Stage::Inspection, Lang::En) => "I",
+            (Stage::Transshipment, Lang::En) => "T",
+            (Stage::Release, Lang::En) => "R",
+            (Stage::Declaration, Lang::Zh) => "申",
+            (Stage::Inspection, Lang::Zh) => "验",
+            (Stage::Transshipment, Lang::Zh) => "换",
+            (Stage::Release, Lang::Zh) => "放",
+        }
+    }
+
     /// The one-letter abbreviation (D, I, T, R).
     pub fn letter(self) -> char {
         match self {
@@ -89,6 +103,22 @@ pub enum StageState {
 }
 
 impl StageState {
+    /// A label for people.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (StageState::NotStarted, Lang::En) => "not started",
+            (StageState::InProgress, Lang::En) => "in progress",
+            (StageState::Blocked, Lang::En) => "blocked",
+            (StageState::Done, Lang::En) => "done",
+            (StageState::Unknown, Lang::En) => "unknown",
+            (StageState::NotStarted, Lang::Zh) => "未开始",
+            (StageState::InProgress, Lang::Zh) => "进行中",
+            (StageState::Blocked, Lang::Zh) => "受阻",
+            (StageState::Done, Lang::Zh) => "完成",
+            (StageState::Unknown, Lang::Zh) => "未知",
+        }
+    }
+
     /// The JSON name.
     pub fn as_str(self) -> &'static str {
         match self {

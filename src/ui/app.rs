@@ -58,10 +58,13 @@ impl Screen {
         Screen::Holds,
     ];
 
-    /// The actions that mean something here, for the footer.
+    /// The actions that mean something here, for the footer: help and
+    /// quit first, so that even a narrow terminal says how to get out.
     pub fn hints(self) -> &'static [Action] {
         match self {
             Screen::Departures | Screen::Train | Screen::Holds => &[
+                Action::Help,
+                Action::Quit,
                 Action::Open,
                 Action::Back,
                 Action::NextScreen,
@@ -69,27 +72,25 @@ impl Screen {
                 Action::Command,
                 Action::Sort,
                 Action::Freeze,
-                Action::Help,
-                Action::Quit,
             ],
             Screen::Parcels => &[
+                Action::Help,
+                Action::Quit,
                 Action::Open,
                 Action::Back,
                 Action::Filter,
                 Action::Sort,
                 Action::ReverseSort,
                 Action::Freeze,
-                Action::Help,
-                Action::Quit,
             ],
             Screen::Detail => &[
+                Action::Help,
+                Action::Quit,
                 Action::Back,
                 Action::Up,
                 Action::Down,
                 Action::NextScreen,
                 Action::Freeze,
-                Action::Help,
-                Action::Quit,
             ],
         }
     }
@@ -256,6 +257,17 @@ impl App {
         self.frozen.as_ref().map_or(self.now, |f| f.at)
     }
 
+    /// The local clock: health times are local (the board's clock is the
+    /// servers', corrected by the skew each feed measured).
+    pub fn local_now(&self, health: &FeedHealth) -> DateTime<Utc> {
+        self.now + health.skew.unwrap_or_default()
+    }
+
+    /// A feed's state now.
+    pub fn feed_state(&self, health: &FeedHealth) -> crate::feeds::health::FeedState {
+        health.state(self.local_now(health), &self.options.limits)
+    }
+
     /// Whether the display is held still.
     pub fn is_frozen(&self) -> bool {
         self.frozen.is_some()
@@ -416,6 +428,11 @@ impl App {
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        // Ctrl-C quits everywhere, as the help says.
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.input = None;
+            return self.act(Action::Quit);
+        }
         let input = self.input.as_mut().expect("editing");
         match key.code {
             KeyCode::Esc => self.input = None,

@@ -129,6 +129,29 @@ pub struct Theme {
     stage: [Style; 5],
     /// The glyphs.
     pub glyphs: Glyphs,
+    /// Only ASCII on screen.
+    pub ascii: bool,
+}
+
+/// The ASCII stand-in of a glyph the board draws with; `None` for
+/// everything else (data, such as Chinese names, is left alone).
+pub fn ascii_fallback(symbol: &str) -> Option<&'static str> {
+    Some(match symbol {
+        "·" | "•" => ".",
+        "—" | "–" | "─" | "━" | "░" => "-",
+        "│" | "┃" => "|",
+        "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" => "+",
+        "→" | "▶" | "›" => ">",
+        "←" => "<",
+        "↑" => "^",
+        "↓" => "v",
+        "…" => "~",
+        "✓" => "+",
+        "✗" => "x",
+        "█" | "▓" | "■" => "#",
+        "×" => "x",
+        _ => return None,
+    })
 }
 
 fn fg(color: Color) -> Style {
@@ -173,6 +196,7 @@ impl Theme {
                     fg(Color::Yellow),
                 ],
                 glyphs: UNICODE,
+                ascii: false,
             },
             ThemeName::Light => Theme {
                 normal: Style::new(),
@@ -206,6 +230,7 @@ impl Theme {
                     fg(Color::Magenta),
                 ],
                 glyphs: UNICODE,
+                ascii: false,
             },
             ThemeName::Truecolor => {
                 let rgb = |r, g, b| fg(Color::Rgb(r, g, b));
@@ -246,6 +271,7 @@ impl Theme {
                         rgb(245, 195, 70),
                     ],
                     glyphs: UNICODE,
+                    ascii: false,
                 }
             }
         };
@@ -257,6 +283,7 @@ impl Theme {
         if ascii {
             Theme {
                 glyphs: ASCII,
+                ascii: true,
                 ..theme
             }
         } else {
@@ -286,6 +313,7 @@ impl Theme {
             risk: self.risk.map(strip),
             stage: self.stage.map(strip),
             glyphs: self.glyphs,
+            ascii: self.ascii,
         }
     }
 

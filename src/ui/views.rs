@@ -255,6 +255,7 @@ pub struct Views {
     /// Held parcel keys, sorted.
     pub holds: Vec<usize>,
     revision: Option<u64>,
+    retirements: u64,
     inputs: Option<(Filter, Sorting, Option<usize>)>,
     parcels_at: Option<DateTime<Utc>>,
 }
@@ -279,10 +280,14 @@ impl Views {
         self.departures = departures(board, sorting);
         self.containers = train.map_or_else(Vec::new, |k| containers(board, k));
         self.holds = holds(board, sorting);
+        // Parcels that left the board leave keys that name nothing (or,
+        // once reused, another parcel): recompute at once then.
+        let retired = board.retirements() != self.retirements;
         let due = self
             .parcels_at
             .is_none_or(|at| now - at >= Duration::seconds(1) || now < at);
-        if inputs_changed || due {
+        if inputs_changed || due || retired {
+            self.retirements = board.retirements();
             self.parcels = parcels(board, filter, sorting);
             self.parcels_at = Some(now);
             self.revision = Some(board.revision());

@@ -152,11 +152,17 @@ pub fn risk_counts(tally: &Tally, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// A bordered block with a title.
+/// A bordered block with a title (in its own colours, not the border's).
 pub fn block<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
+    let title_base = if theme.border.fg.is_some() {
+        Style::new().fg(ratatui::style::Color::Reset)
+    } else {
+        Style::new()
+    };
     Block::bordered()
         .border_set(theme.glyphs.border)
         .border_style(theme.border)
+        .title_style(title_base.patch(theme.title))
         .title(title)
 }
 

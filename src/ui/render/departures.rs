@@ -58,24 +58,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ]
     } else {
         vec![
-            Constraint::Length(14),
+            Constraint::Length(8),
             Constraint::Length(15),
             Constraint::Fill(1),
-            Constraint::Length(6),
+            Constraint::Length(7),
             Constraint::Length(14),
         ]
     };
     let header = if wide {
         vec![
-            w.train, w.departs, w.status, w.cutoffs, w.progress, w.parcels, w.risk, w.shed,
+            w.train, w.departs, w.status, w.cutoffs, "D I T R", w.parcels, w.risk, w.shed,
         ]
     } else {
-        vec![w.train, w.departs, w.progress, w.parcels, w.risk]
+        vec![w.train, w.departs, "D I T R", w.parcels, w.risk]
     };
     let bar_width = if wide {
         (area.width as usize).saturating_sub(15 + 16 + 9 + 19 + 7 + 16 + 15 + 12)
     } else {
-        (area.width as usize).saturating_sub(14 + 15 + 6 + 14 + 10)
+        (area.width as usize).saturating_sub(8 + 15 + 7 + 14 + 10)
     }
     .clamp(4, 60);
     let list = &app.views.departures;

@@ -18,34 +18,40 @@ fn text(s: &str) -> String {
     clean(s).into_owned()
 }
 
+/// A label padded to 12 display columns (Chinese labels are double width).
+fn padded(label: &str) -> String {
+    let pad = 12usize.saturating_sub(crate::domain::text::width(label));
+    format!("{label}{} ", " ".repeat(pad))
+}
+
 fn field(label: &str, value: impl Into<String>, app: &App) -> Line<'static> {
     let theme = &app.options.theme;
     Line::from(vec![
-        styled(format!("{label:<12} "), theme.dim),
+        styled(padded(label), theme.dim),
         styled(value.into(), theme.normal),
     ])
 }
 
-/// What a moment says, in words.
-fn happened(what: &Happened, lang: Lang) -> (String, &'static str) {
+/// What a moment says, in words, and which feed said it (true: customs).
+fn happened(what: &Happened, lang: Lang) -> (String, bool) {
     let en = lang == Lang::En;
     let pick = |e: &str, z: &str| if en { e.to_owned() } else { z.to_owned() };
     match what {
-        Happened::Filed => (pick("filed with customs", "申报"), "customs"),
-        Happened::Status(code) => (format!("{} {}", code.code(), code.label(lang)), "customs"),
+        Happened::Filed => (pick("filed with customs", "申报"), true),
+        Happened::Status(code) => (format!("{} {}", code.code(), code.label(lang)), true),
         Happened::Rebooked { train_id } => (
             format!("{} {}", pick("moved to train", "改配班列"), text(train_id)),
-            "customs",
+            true,
         ),
-        Happened::InspectionSelected => (pick("selected for inspection", "布控查验"), "customs"),
-        Happened::InspectionStarted => (pick("inspection started", "开始查验"), "customs"),
+        Happened::InspectionSelected => (pick("selected for inspection", "布控查验"), true),
+        Happened::InspectionStarted => (pick("inspection started", "开始查验"), true),
         Happened::InspectionCompleted(status) => (
             format!("{} {}", pick("inspection", "查验"), status.label(lang)),
-            "customs",
+            true,
         ),
         Happened::HoldPlaced(reason) => (
             format!("{}: {}", pick("held", "扣留"), reason.label(lang)),
-            "customs",
+            true,
         ),
         Happened::HoldUpdated { by, version } => (
             format!(
@@ -53,7 +59,7 @@ fn happened(what: &Happened, lang: Lang) -> (String, &'static str) {
                 pick("hold updated by", "扣留更新"),
                 by.as_deref().map_or_else(|| "-".to_owned(), text)
             ),
-            "customs",
+            true,
         ),
         Happened::HoldLifted(outcome) => (
             format!(
@@ -61,7 +67,7 @@ fn happened(what: &Happened, lang: Lang) -> (String, &'static str) {
                 pick("hold lifted", "解除扣留"),
                 outcome.label(lang)
             ),
-            "customs",
+            true,
         ),
         Happened::ContainerBooked { train_id } => (
             format!(
@@ -69,23 +75,20 @@ fn happened(what: &Happened, lang: Lang) -> (String, &'static str) {
                 pick("container booked on", "集装箱配车"),
                 train_id.as_deref().map_or_else(|| "-".to_owned(), text)
             ),
-            "railway",
+            false,
         ),
-        Happened::ContainerArrived => (
-            pick("container arrived in the yard", "集装箱到站"),
-            "railway",
-        ),
+        Happened::ContainerArrived => (pick("container arrived in the yard", "集装箱到站"), false),
         Happened::ContainerRebooked { train_id } => (
             format!(
                 "{} {}",
                 pick("container moved to", "集装箱改配"),
                 text(train_id)
             ),
-            "railway",
+            false,
         ),
         Happened::Shed(status) => (
             format!("{} {}", pick("shed:", "换装:"), status.label(lang)),
-            "railway",
+            false,
         ),
     }
 }
@@ -125,7 +128,12 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     let times = app.board.stage_times(p);
     for (i, stage) in Stage::ALL.into_iter().enumerate() {
         let state = p.path.state(stage);
-        let span = times[i];
+        // A stage not started has no times, whatever came before it.
+        let span = if state == StageState::NotStarted {
+            crate::board::parcel::Span::default()
+        } else {
+            times[i]
+        };
         let mut when = String::new();
         if let Some(start) = span.started {
             when.push_str(&app.zone.format(start, "%H:%M:%S"));
@@ -142,8 +150,8 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
                 format!(" {} ", theme.stage_glyph(state)),
                 theme.stage(state),
             ),
-            styled(format!("{:<14} ", stage.label(lang)), theme.normal),
-            styled(format!("{:<12} ", state.as_str()), theme.stage(state)),
+            styled(format!("{} ", padded(stage.label(lang))), theme.normal),
+            styled(padded(state.label(lang)), theme.stage(state)),
             styled(when, theme.dim),
         ]));
     }
@@ -224,6 +232,29 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     lines
 }
 
+/// The flags of a hold in words, and its version.
+fn flags_text(hold: &crate::domain::Hold, lang: Lang) -> String {
+    let en = lang == Lang::En;
+    let mut flags = Vec::new();
+    if hold.priority_inspection {
+        flags.push(if en {
+            "priority inspection"
+        } else {
+            "优先查验"
+        });
+    }
+    if hold.escalated {
+        flags.push(if en { "escalated" } else { "已上报" });
+    }
+    if hold.defer_requested {
+        flags.push(if en { "deferral asked" } else { "申请改配" });
+    }
+    if flags.is_empty() {
+        flags.push(if en { "none" } else { "无" });
+    }
+    format!("{} (v{})", flags.join(", "), hold.version)
+}
+
 fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     let theme = &app.options.theme;
     let w = words(app);
@@ -253,21 +284,7 @@ fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
                 .map_or_else(|| w.unclaimed.to_owned(), text),
             app,
         ),
-        field(
-            w.flags,
-            format!(
-                "{}{}{} · v{}",
-                if hold.priority_inspection {
-                    "priority "
-                } else {
-                    ""
-                },
-                if hold.escalated { "escalated " } else { "" },
-                if hold.defer_requested { "defer " } else { "" },
-                hold.version
-            ),
-            app,
-        ),
+        field(w.flags, flags_text(hold, app.options.lang), app),
     ];
     for note in &hold.notes {
         lines.push(Line::from(vec![
@@ -322,10 +339,13 @@ fn timeline(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         .into_iter()
         .rev()
         .map(|m| {
-            let (what, feed) = happened(&m.what, lang);
+            let (what, customs) = happened(&m.what, lang);
+            let w = words(app);
+            let feed = if customs { w.customs } else { w.railway };
+            let pad = 8usize.saturating_sub(crate::domain::text::width(feed));
             Line::from(vec![
                 styled(format!("{} ", app.zone.format(m.at, "%H:%M:%S")), theme.dim),
-                styled(format!("{feed:<8}"), theme.dim),
+                styled(format!("{feed}{}", " ".repeat(pad)), theme.dim),
                 Span::raw(what),
             ])
         })

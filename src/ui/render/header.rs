@@ -18,14 +18,15 @@ use crate::ui::app::{App, Screen};
 pub fn troubled_feeds(app: &App) -> Vec<(Feed, FeedState)> {
     app.health
         .iter()
-        .map(|h| (h.feed, h.state(app.now, &app.options.limits)))
+        .map(|h| (h.feed, app.feed_state(h)))
         .filter(|(_, state)| *state != FeedState::Ok)
         .collect()
 }
 
-/// Lines the header needs: two, and one more per feed in trouble.
+/// Lines the header needs: the status line, one per feed in trouble, and
+/// the tabs (not on the wall, which takes no keys).
 pub fn height(app: &App) -> u16 {
-    2 + troubled_feeds(app).len() as u16
+    1 + troubled_feeds(app).len() as u16 + u16::from(!app.options.wall)
 }
 
 /// The screen's name in the tabs.
@@ -45,15 +46,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
-    let sep = theme.glyphs.separator;
     let now = app.now;
     let wide = area.width >= 120;
+    // Narrow: the separators give their spaces to the officer's role.
+    let sep = if wide {
+        theme.glyphs.separator
+    } else {
+        theme.glyphs.separator.trim()
+    };
     let feed_name = |feed: Feed| match feed {
         Feed::Railway => w.railway,
         Feed::Customs => w.customs,
     };
 
-    // Line 1: port, clock, feeds, skew, officer, badges.
+    // Line 1, most important first so that a narrow terminal cuts the
+    // least: port, clock, badges, feeds, skew, officer. Each span has its
+    // whole style (an alarm is not patched over the bar's reverse).
     let port = if wide { w.port } else { w.port_short };
     let mut spans = vec![
         styled(
@@ -70,8 +78,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             theme.header,
         ),
     ];
+    if app.is_frozen() {
+        spans.push(styled(" ", theme.header));
+        spans.push(styled(format!(" {} ", w.frozen), theme.badge));
+    }
+    let viewer = app.officer.as_ref().is_some_and(|o| o.role == Role::Viewer);
+    if app.read_only() && !viewer && !app.options.wall {
+        spans.push(styled(format!(" [{}]", w.read_only), theme.header));
+    }
     for health in &app.health {
-        let state = health.state(now, &app.options.limits);
+        let state = app.feed_state(health);
         spans.push(styled(sep, theme.header));
         let word = match state {
             FeedState::Ok => w.ok,
@@ -116,18 +132,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         None => w.no_officer.to_owned(),
     };
     spans.push(styled(who, theme.header));
-    let viewer = app.officer.as_ref().is_some_and(|o| o.role == Role::Viewer);
-    if app.read_only() && !viewer {
-        spans.push(styled(format!(" [{}]", w.read_only), theme.header));
-    }
-    if app.is_frozen() {
-        spans.push(Span::raw(" "));
-        spans.push(styled(format!(" {} ", w.frozen), theme.badge));
-    }
-    frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(theme.header),
-        row(area, 0),
-    );
+    // The bar runs the whole width.
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    spans.push(styled(
+        " ".repeat((area.width as usize).saturating_sub(used)),
+        theme.header,
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), row(area, 0));
 
     // One loud line per feed in trouble, with how long and why.
     for (n, (feed, state)) in troubled_feeds(app).into_iter().enumerate() {
@@ -140,7 +151,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             w.stale
         };
-        let age = health.age(now).map_or_else(
+        let age = health.age(app.local_now(health)).map_or_else(
             || "never answered".to_owned(),
             |a| format!("last good {} ago", short(a)),
         );
@@ -157,6 +168,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         );
     }
 
+    if app.options.wall {
+        return;
+    }
     // Last line: tabs and totals.
     let tabs_row = row(area, area.height.saturating_sub(1));
     let mut spans = Vec::new();

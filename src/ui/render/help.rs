@@ -1,39 +1,50 @@
 //! The help overlay, generated from the keymap (so it is always true),
-//! with the filter fields and the commands.
+//! with the filter fields and the commands; in two columns when one does
+//! not fit the terminal's height.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::common::{block, styled, words};
 use crate::domain::Lang;
+use crate::domain::text::fit;
 use crate::ui::app::App;
 use crate::ui::keymap::Action;
 
-/// The help lines.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
+/// Every action with its keys.
+fn entries(app: &App, keys_per_action: usize, key_width: usize) -> Vec<Line<'static>> {
     let theme = &app.options.theme;
     let lang = app.options.lang;
-    let mut lines = Vec::new();
-    for action in Action::ALL {
-        let keys: Vec<String> = app
-            .options
-            .keymap
-            .keys(action)
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
-        if keys.is_empty() {
-            continue;
-        }
-        lines.push(Line::from(vec![
-            styled(format!("{:<20} ", keys.join(" ")), theme.key),
-            styled(action.describe(lang).to_owned(), theme.normal),
-        ]));
-    }
-    lines.push(Line::default());
-    let (filter, commands) = match lang {
+    Action::ALL
+        .into_iter()
+        .filter_map(|action| {
+            let keys: Vec<String> = app
+                .options
+                .keymap
+                .keys(action)
+                .iter()
+                .take(keys_per_action)
+                .map(|k| k.to_string())
+                .collect();
+            (!keys.is_empty()).then(|| {
+                Line::from(vec![
+                    styled(
+                        format!("{:<key_width$} ", fit(&keys.join(" "), key_width)),
+                        theme.key,
+                    ),
+                    styled(action.describe(lang).to_owned(), theme.normal),
+                ])
+            })
+        })
+        .collect()
+}
+
+/// The filter fields and the commands.
+fn syntax(app: &App) -> Vec<Line<'static>> {
+    let theme = &app.options.theme;
+    let (filter, commands) = match app.options.lang {
         Lang::En => (
             "filter: text, or train: container: waybill: declaration: enterprise: status: risk:",
             "commands: :train X8017  :held  :risk at_risk  :parcels TEXT  :tz almaty  :lang zh  :q",
@@ -43,16 +54,25 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             "命令：:train X8017  :held  :risk at_risk  :parcels 文字  :tz almaty  :lang en  :q",
         ),
     };
-    lines.push(Line::from(styled(filter, theme.dim)));
-    lines.push(Line::from(styled(commands, theme.dim)));
-    lines
+    vec![
+        Line::from(styled(filter, theme.dim)),
+        Line::from(styled(commands, theme.dim)),
+    ]
 }
 
 /// Draws the help over the screen.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let lines = lines(app);
-    let height = (lines.len() as u16 + 2).min(area.height);
+    let theme = &app.options.theme;
+    let title = format!(" {} ", words(app).help);
+    let wide = entries(app, 4, 20);
+    let one_column = wide.len() + 3 + 2 <= area.height as usize;
     let width = 92.min(area.width);
+    let height = if one_column {
+        wide.len() + 3 + 2
+    } else {
+        wide.len().div_ceil(2) + 1 + 4 + 2
+    }
+    .min(area.height as usize) as u16;
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
@@ -60,9 +80,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .flex(Flex::Center)
         .areas(row);
     frame.render_widget(Clear, popup);
-    let title = format!(" {} ", words(app).help);
-    frame.render_widget(
-        Paragraph::new(lines).block(block(title, &app.options.theme)),
-        popup,
-    );
+    let outer = block(title, theme);
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    if one_column {
+        let mut lines = wide;
+        lines.push(Line::default());
+        lines.extend(syntax(app));
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
+    let narrow = entries(app, 2, 14);
+    let half = narrow.len().div_ceil(2);
+    let [columns, rest] =
+        Layout::vertical([Constraint::Length(half as u16 + 1), Constraint::Fill(1)]).areas(inner);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(columns);
+    frame.render_widget(Paragraph::new(narrow[..half].to_vec()), left);
+    frame.render_widget(Paragraph::new(narrow[half..].to_vec()), right);
+    frame.render_widget(Paragraph::new(syntax(app)).wrap(Wrap { trim: true }), rest);
 }

@@ -42,6 +42,13 @@ pub const MIN_HEIGHT: u16 = 16;
 
 /// Draws everything.
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_screen(frame, app);
+    if app.options.theme.ascii {
+        asciify(frame);
+    }
+}
+
+fn draw_screen(frame: &mut Frame, app: &App) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, app);
@@ -71,6 +78,16 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if app.confirm_quit {
         confirm(frame, body, app);
+    }
+}
+
+/// In ASCII mode, every glyph the board draws with becomes its ASCII
+/// stand-in, wherever it came from (chrome, labels, data).
+fn asciify(frame: &mut Frame) {
+    for cell in &mut frame.buffer_mut().content {
+        if let Some(ascii) = super::theme::ascii_fallback(cell.symbol()) {
+            cell.set_symbol(ascii);
+        }
     }
 }
 

@@ -10,13 +10,26 @@ use super::common::{risk_cell, short, stage_cells, styled, table, words};
 use crate::domain::text::fit;
 use crate::ui::app::{App, Screen};
 
-/// Slack in a few characters, signed.
+/// Slack in a few characters, signed (none under a second).
 pub fn slack_text(slack: Option<chrono::Duration>) -> String {
     match slack {
+        Some(s) if s.num_seconds() == 0 => "0s".to_owned(),
         Some(s) if s < chrono::Duration::zero() => format!("-{}", short(s)),
         Some(s) => format!("+{}", short(s)),
         None => String::new(),
     }
+}
+
+/// The stage column's header, each stage's letter over its cell.
+pub fn stage_header(lang: crate::domain::Lang, cell: usize) -> String {
+    crate::domain::Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            let letter = stage.short(lang);
+            let pad = cell.saturating_sub(crate::domain::text::width(letter));
+            format!("{letter}{}", " ".repeat(pad))
+        })
+        .collect()
 }
 
 /// Draws the parcels table.
@@ -46,18 +59,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Fill(1),
         ]
     };
+    let stages = stage_header(lang, cell);
     let header = if wide {
         vec![
             w.declaration,
             w.train,
             w.container,
-            w.stages,
+            &stages,
             w.slack,
             w.risk,
             w.reason,
         ]
     } else {
-        vec![w.declaration, w.stages, w.slack, w.risk, w.reason]
+        vec![w.declaration, &stages, w.slack, w.risk, w.reason]
     };
     let list = &app.views.parcels;
     let row = |i: usize| -> Row<'static> {

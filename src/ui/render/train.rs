@@ -135,7 +135,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Length(9),
             Constraint::Length(8),
             Constraint::Fill(1),
-            Constraint::Length(6),
+            Constraint::Length(7),
             Constraint::Length(14),
         ]
     } else {
@@ -153,12 +153,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             w.queue,
             w.wagon,
             w.arrival,
-            w.progress,
+            "D I T R",
             w.parcels,
             w.risk,
         ]
     } else {
-        vec![w.container, w.queue, w.progress, w.risk]
+        vec![w.container, w.queue, "D I T R", w.risk]
     };
     let containers = &app.views.containers;
     let row = |i: usize| -> Row<'static> {
@@ -207,7 +207,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             " {} · {} {} ",
             entry.train_id,
             containers.len(),
-            w.container.to_lowercase()
+            w.containers
         ),
         theme.title,
     ));

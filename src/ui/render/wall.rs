@@ -115,7 +115,8 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
     lines.push(counts);
     frame.render_widget(Paragraph::new(lines), top);
 
-    // The train's parcels in trouble, worst first.
+    // The train's parcels in trouble, worst first, one row per container
+    // and reason (a wall is read from across the room, not scrolled).
     let mut keys: Vec<usize> = entry
         .parcels
         .keys()
@@ -128,25 +129,51 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         })
         .collect();
     keys.sort_by_key(|k| {
-        let a = &app.board.parcel(*k).expect("member").assessment;
-        (std::cmp::Reverse(a.risk), a.slack.unwrap_or(Duration::MAX))
+        let p = app.board.parcel(*k).expect("member");
+        let a = &p.assessment;
+        (
+            std::cmp::Reverse(a.risk),
+            a.slack.unwrap_or(Duration::MAX),
+            p.declaration_no.to_string(),
+        )
     });
+    let mut groups: Vec<(usize, usize, String)> = Vec::new();
+    for key in keys {
+        let p = app.board.parcel(key).expect("member");
+        let reason = p.assessment.reason.text(now, lang);
+        match groups.iter_mut().find(|(first, _, text)| {
+            let q = app.board.parcel(*first).expect("member");
+            *text == reason
+                && q.container_no == p.container_no
+                && q.assessment.risk == p.assessment.risk
+                && !p.is_held()
+        }) {
+            Some(group) => group.1 += 1,
+            None => groups.push((key, 1, reason)),
+        }
+    }
     let widths = [
-        Constraint::Length(18),
+        Constraint::Length(22),
         Constraint::Length(11),
         Constraint::Length(7),
         Constraint::Length(11),
         Constraint::Fill(1),
     ];
     let row = |i: usize| -> Row<'static> {
-        let p = app.board.parcel(keys[i]).expect("member");
+        let (key, count, reason) = &groups[i];
+        let p = app.board.parcel(*key).expect("member");
         let a = &p.assessment;
+        let who = if *count > 1 {
+            format!("{} +{}", p.declaration_no, count - 1)
+        } else {
+            p.declaration_no.to_string()
+        };
         Row::new(vec![
-            Cell::from(p.declaration_no.to_string()),
+            Cell::from(who),
             Cell::from(fit(p.container_no.as_deref().unwrap_or("-"), 11)),
             Cell::from(slack_text(a.slack)).style(theme.risk(a.risk)),
             risk_cell(a.risk, app),
-            Cell::from(fit(&a.reason.text(now, lang), 200)),
+            Cell::from(fit(reason, 200)),
         ])
     };
     let title = Line::from(styled(
@@ -159,7 +186,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         title,
         vec![w.declaration, w.container, w.slack, w.risk, w.reason],
         &widths,
-        keys.len(),
+        groups.len(),
         None,
         row,
         theme,
