@@ -35,8 +35,30 @@ pub struct Config {
     pub board: BoardConfig,
     /// How the board is shown.
     pub ui: UiConfig,
+    /// Triage actions.
+    pub triage: TriageConfig,
     /// Keys of actions, replacing the defaults (`freeze = ["f", "ctrl-z"]`).
     pub keys: BTreeMap<String, KeySpec>,
+}
+
+/// Triage actions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriageConfig {
+    /// The journal file of this terminal's actions; empty: in the user's
+    /// state directory (`~/.local/state/greenchannel/`).
+    pub journal: String,
+}
+
+impl Config {
+    /// Where the triage journal goes.
+    pub fn journal_path(&self, home: Option<&Path>, state_home: Option<&Path>) -> Option<PathBuf> {
+        if self.triage.journal.is_empty() {
+            crate::triage::journal::default_path(home, state_home)
+        } else {
+            Some(PathBuf::from(&self.triage.journal))
+        }
+    }
 }
 
 /// One key or several.
@@ -175,6 +197,7 @@ impl Default for Config {
             risk: RiskConfig::default(),
             board: BoardConfig::default(),
             ui: UiConfig::default(),
+            triage: TriageConfig::default(),
             keys: BTreeMap::new(),
         }
     }
@@ -265,6 +288,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("risk", &["risk"]),
     ("board", &["board"]),
     ("keys", &["keys"]),
+    ("triage", &["triage"]),
     ("ui", &["ui"]),
 ];
 
@@ -318,7 +342,7 @@ impl Config {
                 .map(|key| (*path, key.to_owned()))
         }) else {
             return Err(ConfigError(format!(
-                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board, ui, keys)"
+                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board, ui, keys, triage)"
             )));
         };
         // A TOML value if it reads as one (numbers, booleans), else text.

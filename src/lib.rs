@@ -11,4 +11,5 @@ pub mod domain;
 pub mod feeds;
 pub mod sim;
 pub mod status;
+pub mod triage;
 pub mod ui;

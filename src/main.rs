@@ -323,7 +323,16 @@ async fn run_board(args: BoardArgs) -> Result<()> {
         Ok(feeds::client(feed, &config, token)?)
     };
     let (railway, customs) = (client(Feed::Railway)?, client(Feed::Customs)?);
-    ui::run(&config, &display, keymap, railway, customs).await?;
+    let journal = journal_path(&config);
+    ui::run(
+        &config,
+        &display,
+        keymap,
+        railway,
+        customs,
+        journal.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -357,9 +366,24 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     };
     let railway = feeds::client(Feed::Railway, &config, Token::new("demo-viewer"))?;
     let customs = feeds::client(Feed::Customs, &config, Token::new(customs_token))?;
-    ui::run(&config, &display, keymap, railway, customs).await?;
+    let journal = journal_path(&config);
+    ui::run(
+        &config,
+        &display,
+        keymap,
+        railway,
+        customs,
+        journal.as_deref(),
+    )
+    .await?;
     running.stop();
     Ok(())
+}
+
+/// Where this terminal's triage journal goes.
+fn journal_path(config: &Config) -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    config.journal_path(var("HOME").as_deref(), var("XDG_STATE_HOME").as_deref())
 }
 
 fn token_list(config: &SimConfig) -> String {

@@ -6,8 +6,9 @@ mod ui_fixture;
 
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use greenchannel::domain::Risk;
+use greenchannel::domain::{HoldActionKind, Risk, Role};
 use greenchannel::feeds::{Feed, FeedMessage};
+use greenchannel::triage::{Intent, Outcome, Report};
 use greenchannel::ui::app::{App, Effect, InputKind, Screen};
 use greenchannel::ui::keymap::Action;
 use greenchannel::ui::theme::ThemeName;
@@ -228,7 +229,10 @@ fn enter_opens_and_esc_goes_back() {
 fn the_filter_line_takes_every_key_as_text() {
     let mut app = board_app(false);
     assert_eq!(press(&mut app, char_key('/')), None);
-    assert_eq!(app.input.as_ref().map(|i| i.kind), Some(InputKind::Filter));
+    assert_eq!(
+        app.input.as_ref().map(|i| &i.kind),
+        Some(&InputKind::Filter)
+    );
     // Command keys typed into the line are text: q does not quit, 3 does
     // not switch screens, j does not move.
     type_text(&mut app, "q3j");
@@ -491,4 +495,182 @@ fn ctrl_c_quits_even_while_typing() {
     press(&mut app, char_key('/'));
     type_text(&mut app, "X83");
     assert_eq!(press(&mut app, ctrl('c')), Some(Effect::Quit));
+}
+
+// ----- triage ----------------------------------------------------------------
+
+/// The app on the Holds screen, the first hold selected.
+fn on_holds(app: &mut App) -> String {
+    press(app, char_key('5'));
+    assert_eq!(app.screen, Screen::Holds);
+    app.hold.clone().expect("the fixture has held parcels")
+}
+
+fn hold_version(app: &App, parcel: &str) -> u64 {
+    let key = app.board.parcel_key(parcel).expect("on the board");
+    app.board
+        .parcel(key)
+        .expect("listed")
+        .hold
+        .as_ref()
+        .expect("held")
+        .version
+}
+
+/// The intent of a `Send` effect.
+fn sent(effect: Option<Effect>) -> Intent {
+    match effect {
+        Some(Effect::Send(intent)) => intent,
+        other => panic!("expected an intent to send, got {other:?}"),
+    }
+}
+
+#[test]
+fn claim_sends_at_once_with_the_version_seen() {
+    let mut app = board_app(false);
+    let parcel = on_holds(&mut app);
+    let intent = sent(press(&mut app, char_key('c')));
+    assert_eq!(intent.declaration_no, parcel);
+    assert_eq!(intent.action, HoldActionKind::Claim);
+    assert_eq!(intent.expected_version, Some(hold_version(&app, &parcel)));
+    assert_eq!(intent.key.len(), 36, "a UUID idempotency key");
+    let pending = app.outbox.pending();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].intent, intent);
+
+    // A second claim is a new intent with its own key.
+    let again = sent(press(&mut app, char_key('c')));
+    assert_ne!(again.key, intent.key);
+}
+
+#[test]
+fn consequential_actions_are_confirmed_first() {
+    let mut app = board_app(false);
+    let parcel = on_holds(&mut app);
+    for (sent_before, (c, action)) in [
+        ('p', HoldActionKind::RequestPriorityInspection),
+        ('e', HoldActionKind::Escalate),
+        ('d', HoldActionKind::DeferToNextTrain),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(press(&mut app, char_key(c)), None, "{c} asks first");
+        assert_eq!(
+            app.confirm.as_ref().map(|i| i.action.clone()),
+            Some(action.clone())
+        );
+        // Anything but y cancels, and is not taken as a command.
+        assert_eq!(
+            press(&mut app, char_key('q')),
+            None,
+            "{c}: q cancels, not quits"
+        );
+        assert!(app.confirm.is_none());
+        assert_eq!(app.outbox.entries().len(), sent_before, "{c}: nothing sent");
+
+        press(&mut app, char_key(c));
+        let intent = sent(press(&mut app, char_key('y')));
+        assert_eq!(
+            (intent.action, intent.declaration_no.as_str()),
+            (action, parcel.as_str())
+        );
+    }
+    assert_eq!(app.outbox.pending().len(), 3);
+}
+
+#[test]
+fn a_note_is_typed_then_sent() {
+    let mut app = board_app(false);
+    let parcel = on_holds(&mut app);
+    assert_eq!(press(&mut app, char_key('n')), None);
+    assert!(matches!(
+        app.input.as_ref().map(|i| &i.kind),
+        Some(InputKind::Note(p)) if *p == parcel
+    ));
+    // Keys are text while typing: q and c do not quit or claim.
+    type_text(&mut app, "seal ok; 3 cartons, qc done");
+    let intent = sent(press(&mut app, key(KeyCode::Enter)));
+    assert_eq!(intent.action, HoldActionKind::Note);
+    assert_eq!(intent.note.as_deref(), Some("seal ok; 3 cartons, qc done"));
+    assert_eq!(app.outbox.pending().len(), 1);
+
+    // An empty note, or Esc, sends nothing.
+    press(&mut app, char_key('n'));
+    type_text(&mut app, "   ");
+    assert_eq!(press(&mut app, key(KeyCode::Enter)), None);
+    press(&mut app, char_key('n'));
+    type_text(&mut app, "never mind");
+    assert_eq!(press(&mut app, key(KeyCode::Esc)), None);
+    assert_eq!(app.outbox.entries().len(), 1);
+}
+
+#[test]
+fn the_senders_word_is_shown_and_kept() {
+    let mut app = board_app(false);
+    let parcel = on_holds(&mut app);
+    let claim = sent(press(&mut app, char_key('c')));
+    app.on_triage(Report {
+        key: claim.key.clone(),
+        outcome: Outcome::Pending {
+            attempts: 1,
+            last_error: Some("connection closed".to_owned()),
+        },
+    });
+    let message = app.message.clone().expect("a message");
+    assert!(
+        message.contains("retrying") && message.contains(&parcel),
+        "{message}"
+    );
+    app.on_triage(Report {
+        key: claim.key.clone(),
+        outcome: Outcome::Refused {
+            code: "claimed_by_other".to_owned(),
+            message: "claimed by ALK-0233".to_owned(),
+        },
+    });
+    let message = app.message.clone().expect("a message");
+    assert!(message.contains("claimed_by_other"), "{message}");
+    assert!(app.outbox.pending().is_empty());
+    let about = app.outbox.about(&parcel);
+    assert!(matches!(about[0].outcome, Outcome::Refused { .. }));
+}
+
+#[test]
+fn triage_needs_a_held_parcel_and_a_role_that_may_act() {
+    // Not on Holds or a detail: nothing to act on.
+    let mut app = board_app(false);
+    assert_eq!(app.screen, Screen::Departures);
+    assert_eq!(press(&mut app, char_key('c')), None);
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("choose a held parcel"))
+    );
+
+    // A viewer's token may only read.
+    let mut app = board_app(false);
+    on_holds(&mut app);
+    app.officer.as_mut().expect("signed in").role = Role::Viewer;
+    assert_eq!(press(&mut app, char_key('c')), None);
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("may only read"))
+    );
+
+    // Before customs says who the token is, nothing is sent.
+    let mut app = board_app(false);
+    on_holds(&mut app);
+    app.officer = None;
+    assert_eq!(press(&mut app, char_key('e')), None);
+    assert!(app.confirm.is_none());
+
+    // The wall takes no triage keys at all.
+    let mut app = board_app(true);
+    for c in ['c', 'n', 'p', 'e', 'd', 'u'] {
+        assert_eq!(press(&mut app, char_key(c)), None);
+        assert!(app.input.is_none() && app.confirm.is_none());
+    }
+    assert!(app.outbox.entries().is_empty());
 }

@@ -11,7 +11,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use greenchannel::domain::{Lang, Risk, Stage};
 use greenchannel::feeds::health::FeedHealth;
 use greenchannel::feeds::{Feed, FeedMessage};
-use greenchannel::ui::app::App;
+use greenchannel::triage::{Outcome, Report};
+use greenchannel::ui::app::{App, Effect};
 use greenchannel::ui::keymap::Action;
 use greenchannel::ui::render;
 use greenchannel::ui::theme::{Theme, ThemeName};
@@ -263,6 +264,102 @@ fn wall_asks_before_quitting() {
 fn terminal_too_small() {
     let drawn = snapshot_once("too_small", board_app(false), (60, 12));
     assert!(drawn.text.contains("terminal too small"), "{}", drawn.text);
+}
+
+/// The holds with this terminal's actions in each state: the first
+/// claimed and recorded, the second asked for priority inspection and
+/// still being retried, the third refused because a colleague has it.
+fn holds_with_my_actions() -> App {
+    let mut app = board_app(false);
+    drive(&mut app, &[Action::ShowHolds]);
+    let refused = Outcome::Refused {
+        code: "claimed_by_other".to_owned(),
+        message: "claimed by ALK-0352".to_owned(),
+    };
+    let retrying = Outcome::Pending {
+        attempts: 2,
+        last_error: Some("connection closed".to_owned()),
+    };
+    let steps = [
+        (Action::Claim, None),
+        (Action::Priority, Some(retrying)),
+        (Action::Claim, Some(refused)),
+    ];
+    for (action, outcome) in steps {
+        let mut effect = app.act(action);
+        if app.confirm.is_some() {
+            effect = app.on_key(KeyEvent::from(KeyCode::Char('y')));
+        }
+        let Some(Effect::Send(intent)) = effect else {
+            panic!("{action:?} sends: {effect:?}");
+        };
+        // Recorded: the hold as customs answers it.
+        let outcome = outcome.unwrap_or_else(|| {
+            let key = app
+                .board
+                .parcel_key(&intent.declaration_no)
+                .expect("on the board");
+            let mut hold = app
+                .board
+                .parcel(key)
+                .and_then(|p| p.hold.clone())
+                .expect("held");
+            hold.claimed_by = Some("ALK-0417".to_owned());
+            hold.version += 1;
+            Outcome::Done { hold }
+        });
+        app.on_triage(Report {
+            key: intent.key,
+            outcome,
+        });
+        drive(&mut app, &[Action::Down]);
+    }
+    app.message = None;
+    app
+}
+
+#[test]
+fn holds_show_this_terminals_actions() {
+    for size in SIZES {
+        let drawn = snapshot_once("holds_my_actions", holds_with_my_actions(), size);
+        let expected = if size.0 < 140 {
+            // Narrow: a mark beside the flags.
+            ["··· ✓", "··· …", "··· ✗"]
+        } else {
+            [
+                "claim ✓",
+                "priority inspection…",
+                "claim ✗ claimed_by_other",
+            ]
+        };
+        for (row, expected) in (4..).zip(expected) {
+            assert!(
+                drawn.row(row).contains(expected),
+                "{size:?} {expected}: {}",
+                drawn.text
+            );
+        }
+    }
+}
+
+#[test]
+fn a_consequential_action_asks_first() {
+    let mut app = board_app(false);
+    drive(&mut app, &[Action::ShowHolds, Action::Escalate]);
+    assert!(app.confirm.is_some());
+    let drawn = snapshot_once("confirm_escalate", app, (80, 24));
+    assert!(drawn.text.contains("escalate"), "{}", drawn.text);
+}
+
+#[test]
+fn a_note_is_typed_in_the_footer() {
+    let mut app = board_app(false);
+    drive(&mut app, &[Action::ShowHolds, Action::Note]);
+    for c in "seal intact".chars() {
+        app.on_key(KeyEvent::from(KeyCode::Char(c)));
+    }
+    let drawn = snapshot_once("note_input", app, (80, 24));
+    assert!(drawn.row(23).contains("seal intact"), "{}", drawn.text);
 }
 
 /// The customs feed failing for a while: its last success 90 s ago (stale

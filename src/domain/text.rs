@@ -67,9 +67,40 @@ pub fn fit(text: &str, columns: usize) -> String {
     out
 }
 
+/// Cleaned text cut to its last `columns` display columns, starting with
+/// `…` when cut: the end of a line being typed stays in sight.
+pub fn fit_tail(text: &str, columns: usize) -> String {
+    let text = clean(text);
+    if width(&text) <= columns {
+        return text.into_owned();
+    }
+    if columns == 0 {
+        return String::new();
+    }
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > columns - 1 {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    std::iter::once('…').chain(tail.into_iter().rev()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tail_of_a_long_line_stays_in_sight() {
+        assert_eq!(fit_tail("short", 10), "short");
+        assert_eq!(fit_tail("0123456789abc", 5), "…9abc");
+        assert_eq!(fit_tail("备注已开箱", 5), "…开箱");
+        assert_eq!(fit_tail("abc", 0), "");
+    }
 
     #[test]
     fn escape_sequences_and_controls_are_defused() {

@@ -10,9 +10,10 @@ use super::theme::Theme;
 use super::views::{Filter, Sorting, Views};
 use super::zone::Zone;
 use crate::board::Board;
-use crate::domain::{Lang, Officer};
+use crate::domain::{HoldActionKind, Lang, Officer};
 use crate::feeds::health::{FeedHealth, HealthLimits};
 use crate::feeds::{Feed, FeedMessage};
+use crate::triage::{Intent, Outbox, Outcome, Report};
 
 /// How the board is shown, fixed for a run.
 #[derive(Debug, Clone)]
@@ -106,12 +107,14 @@ pub struct Input {
 }
 
 /// What a typed line is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputKind {
     /// A parcel filter (`/`).
     Filter,
     /// A command (`:`).
     Command,
+    /// A note on the hold of this parcel.
+    Note(String),
 }
 
 /// The page the wall shows.
@@ -126,7 +129,7 @@ pub enum WallPage {
 }
 
 /// What the event loop must do after an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Leave.
     Quit,
@@ -134,6 +137,8 @@ pub enum Effect {
     Redraw,
     /// Turn mouse capture on (true) or off.
     Mouse(bool),
+    /// Hand a triage intent to the sender.
+    Send(Intent),
 }
 
 /// The display held still.
@@ -185,6 +190,10 @@ pub struct App {
     pub help: bool,
     /// Asking whether to quit (wall).
     pub confirm_quit: bool,
+    /// A triage action waiting for yes or no.
+    pub confirm: Option<Intent>,
+    /// This terminal's triage actions and where they stand.
+    pub outbox: Outbox,
     /// Mouse captured by the board.
     pub mouse: bool,
     /// A message for the footer (errors of commands and filters).
@@ -242,6 +251,8 @@ impl App {
             frozen: None,
             help: false,
             confirm_quit: false,
+            confirm: None,
+            outbox: Outbox::default(),
             message: None,
             wall_page: (0, now),
             views: Views::default(),
@@ -414,6 +425,11 @@ impl App {
     /// action.
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
         self.dirty = true;
+        if let Some(intent) = self.confirm.take() {
+            return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
+                .then(|| self.submit(intent))
+                .flatten();
+        }
         if self.confirm_quit {
             self.confirm_quit = false;
             return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
@@ -444,6 +460,18 @@ impl App {
                         None
                     }
                     InputKind::Command => self.run_command(&text),
+                    InputKind::Note(parcel) if !text.trim().is_empty() => {
+                        let version = self.hold_version(&parcel);
+                        let note = Intent::new(
+                            &parcel,
+                            HoldActionKind::Note,
+                            Some(text),
+                            version,
+                            self.now,
+                        );
+                        self.submit(note)
+                    }
+                    InputKind::Note(_) => None,
                 };
             }
             KeyCode::Backspace => {
@@ -616,8 +644,148 @@ impl App {
             }
             Action::Redraw => return Some(Effect::Redraw),
             Action::Quit => return Some(Effect::Quit),
+            Action::Claim => return self.triage(HoldActionKind::Claim),
+            Action::Unclaim => return self.triage(HoldActionKind::Unclaim),
+            Action::Note => return self.triage(HoldActionKind::Note),
+            Action::Priority => return self.triage(HoldActionKind::RequestPriorityInspection),
+            Action::Escalate => return self.triage(HoldActionKind::Escalate),
+            Action::Defer => return self.triage(HoldActionKind::DeferToNextTrain),
         }
         None
+    }
+
+    // ----- triage --------------------------------------------------------------
+
+    /// The parcel a triage action would be about: the selected hold, or the
+    /// parcel shown.
+    pub fn triage_target(&self) -> Option<&str> {
+        match self.screen {
+            Screen::Holds => self.hold.as_deref(),
+            Screen::Detail => self.detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn hold_version(&self, parcel: &str) -> Option<u64> {
+        let key = self.board.parcel_key(parcel)?;
+        self.board.parcel(key)?.hold.as_ref().map(|h| h.version)
+    }
+
+    /// Asks for a triage action on the parcel in front of the officer;
+    /// the consequential ones (priority, escalate, defer) are confirmed
+    /// first, a note opens a line to type it.
+    fn triage(&mut self, action: HoldActionKind) -> Option<Effect> {
+        let lang = self.options.lang;
+        if self.read_only() {
+            let zh = lang == Lang::Zh;
+            self.message = Some(match &self.officer {
+                _ if self.options.read_only || self.options.wall => if zh {
+                    "只读：本终端不能操作"
+                } else {
+                    "read-only: this terminal takes no actions"
+                }
+                .to_owned(),
+                Some(o) if zh => format!("{}（{}）只能查看", o.officer_id, o.role.label(lang)),
+                Some(o) => format!("{} ({}) may only read", o.officer_id, o.role.label(lang)),
+                None if zh => "海关尚未确认本令牌的身份，请稍后再试".to_owned(),
+                None => "customs has not yet said who this token is; try again shortly".to_owned(),
+            });
+            return None;
+        }
+        let Some(parcel) = self.triage_target().map(str::to_owned) else {
+            self.message = Some(match lang {
+                Lang::En => "choose a held parcel first (5 Holds, or a parcel's detail)".to_owned(),
+                Lang::Zh => "请先选择扣留包裹（5 扣留，或包裹详情）".to_owned(),
+            });
+            return None;
+        };
+        let Some(version) = self.hold_version(&parcel) else {
+            self.message = Some(match lang {
+                Lang::En => format!("{parcel} is not held"),
+                Lang::Zh => format!("{parcel} 未被扣留"),
+            });
+            return None;
+        };
+        if action == HoldActionKind::Note {
+            self.input = Some(Input {
+                kind: InputKind::Note(parcel),
+                text: String::new(),
+            });
+            return None;
+        }
+        let intent = Intent::new(&parcel, action.clone(), None, Some(version), self.now);
+        match action {
+            HoldActionKind::RequestPriorityInspection
+            | HoldActionKind::Escalate
+            | HoldActionKind::DeferToNextTrain => {
+                self.confirm = Some(intent);
+                None
+            }
+            _ => self.submit(intent),
+        }
+    }
+
+    fn submit(&mut self, intent: Intent) -> Option<Effect> {
+        self.outbox.submit(intent.clone());
+        Some(Effect::Send(intent))
+    }
+
+    /// Takes the sender's word on an intent.
+    pub fn on_triage(&mut self, report: Report) {
+        let lang = self.options.lang;
+        if let Some(entry) = self.outbox.get(&report.key) {
+            let what = format!(
+                "{} {}",
+                entry.intent.action.label(lang),
+                entry.intent.declaration_no
+            );
+            self.message = match &report.outcome {
+                Outcome::Done { .. } => Some(format!(
+                    "{what}: {}",
+                    if lang == Lang::Zh {
+                        "已记录"
+                    } else {
+                        "recorded"
+                    }
+                )),
+                Outcome::Refused { code, message } => Some(format!("{what}: {code} {message}")),
+                Outcome::Pending { last_error, .. } => last_error.as_ref().map(|e| {
+                    format!(
+                        "{what}: {} ({e})",
+                        if lang == Lang::Zh {
+                            "重试中"
+                        } else {
+                            "retrying"
+                        }
+                    )
+                }),
+            };
+        }
+        self.outbox.update(&report.key, report.outcome);
+        self.dirty = true;
+    }
+
+    /// The keys worth showing in the footer here.
+    pub fn hints(&self) -> Vec<Action> {
+        let mut hints = self.screen.hints().to_vec();
+        if !self.read_only()
+            && self
+                .triage_target()
+                .is_some_and(|p| self.hold_version(p).is_some())
+        {
+            hints.splice(
+                2..2,
+                [
+                    Action::Claim,
+                    Action::Note,
+                    Action::Priority,
+                    Action::Escalate,
+                    Action::Defer,
+                    Action::Unclaim,
+                ],
+            );
+        }
+        hints
     }
 
     /// The wall takes no orders but quitting (after asking) and redrawing.

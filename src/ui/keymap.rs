@@ -62,11 +62,23 @@ pub enum Action {
     Redraw,
     /// Quit.
     Quit,
+    /// Claim the held parcel.
+    Claim,
+    /// Give up a claim.
+    Unclaim,
+    /// Add a note to the hold.
+    Note,
+    /// Ask for priority inspection.
+    Priority,
+    /// Escalate to a supervisor.
+    Escalate,
+    /// Ask for the parcel to go on the next train.
+    Defer,
 }
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 30] = [
         Action::Up,
         Action::Down,
         Action::Top,
@@ -91,6 +103,12 @@ impl Action {
         Action::Mouse,
         Action::Redraw,
         Action::Quit,
+        Action::Claim,
+        Action::Unclaim,
+        Action::Note,
+        Action::Priority,
+        Action::Escalate,
+        Action::Defer,
     ];
 
     /// The name used in the `[keys]` settings.
@@ -120,6 +138,12 @@ impl Action {
             Action::Mouse => "mouse",
             Action::Redraw => "redraw",
             Action::Quit => "quit",
+            Action::Claim => "claim",
+            Action::Unclaim => "unclaim",
+            Action::Note => "note",
+            Action::Priority => "priority",
+            Action::Escalate => "escalate",
+            Action::Defer => "defer",
         }
     }
 
@@ -150,8 +174,28 @@ impl Action {
             Action::Mouse => ("mouse select", "鼠标选择"),
             Action::Redraw => ("redraw", "重绘"),
             Action::Quit => ("quit", "退出"),
+            Action::Claim => ("claim hold", "认领"),
+            Action::Unclaim => ("release claim", "取消认领"),
+            Action::Note => ("add note", "备注"),
+            Action::Priority => ("priority inspection", "优先查验"),
+            Action::Escalate => ("escalate", "上报"),
+            Action::Defer => ("defer to next train", "改配下一班"),
         };
         if lang == Lang::Zh { zh } else { en }
+    }
+
+    /// A word or two for the footer, where room is short.
+    pub fn brief(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Action::Claim, Lang::En) => "claim",
+            (Action::Unclaim, Lang::En) => "unclaim",
+            (Action::Note, Lang::En) => "note",
+            (Action::Priority, Lang::En) => "priority",
+            (Action::Defer, Lang::En) => "defer",
+            (Action::Priority, Lang::Zh) => "优先",
+            (Action::Defer, Lang::Zh) => "改配",
+            _ => self.describe(lang),
+        }
     }
 }
 
@@ -288,6 +332,12 @@ fn default_keys(action: Action) -> &'static [&'static str] {
         Action::Mouse => &["m"],
         Action::Redraw => &["ctrl-l"],
         Action::Quit => &["q", "ctrl-c"],
+        Action::Claim => &["c"],
+        Action::Unclaim => &["u"],
+        Action::Note => &["n"],
+        Action::Priority => &["p"],
+        Action::Escalate => &["e"],
+        Action::Defer => &["d"],
     }
 }
 

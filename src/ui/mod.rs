@@ -32,6 +32,8 @@ use crate::config::Config;
 use crate::domain::Lang;
 use crate::feeds::client::ApiClient;
 use crate::feeds::{self, FeedMessage};
+use crate::triage::journal::Journal;
+use crate::triage::sender::{self, Retry};
 use app::{App, Effect, Options};
 use keymap::Keymap;
 use theme::{Theme, ThemeName};
@@ -121,30 +123,84 @@ fn clock(app: &App) -> chrono::DateTime<Utc> {
 }
 
 /// Runs the board against the two APIs until the officer quits, the
-/// session hangs up, or the process is told to stop.
+/// session hangs up, or the process is told to stop. Triage actions are
+/// written to the `journal` (none when read-only).
 pub async fn run(
     config: &Config,
     display: &Display,
     keymap: Keymap,
     railway: ApiClient,
     customs: ApiClient,
+    journal: Option<&std::path::Path>,
 ) -> io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let options = options(display, keymap, config, no_color);
+    // Whether this officer may act is known only after whoami; the journal
+    // is kept unless the board was started read-only.
+    let keeps_journal = !options.read_only;
     let board = Board::new(config.board_settings(), Utc::now());
     let mut app = App::new(board, options, display.zone, Utc::now());
+
+    // Triage: what the journal left unanswered is sent again, same keys.
+    let (intent_tx, intent_rx) = mpsc::channel(64);
+    let (report_tx, mut report_rx) = mpsc::channel(64);
+    let mut pending = Vec::new();
+    let journal = match journal.filter(|_| keeps_journal) {
+        Some(path) => {
+            let (journal, replayed) = Journal::open(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("triage journal {}: {e}", path.display()))
+            })?;
+            pending = replayed
+                .outbox
+                .pending()
+                .into_iter()
+                .map(|e| e.intent.clone())
+                .collect();
+            app.outbox = replayed.outbox;
+            Some(journal)
+        }
+        None => None,
+    };
+    let retry = Retry {
+        initial: StdDuration::from_secs_f64(config.feeds.backoff_initial_seconds),
+        max: StdDuration::from_secs_f64(config.feeds.backoff_max_seconds),
+    };
 
     let (to_board, mut from_feeds) = mpsc::channel::<FeedMessage>(256);
     let mut tasks = Vec::new();
     let whoami = customs.clone();
+    tasks.push(tokio::spawn(sender::run(
+        customs.clone(),
+        journal,
+        pending,
+        intent_rx,
+        report_tx,
+        retry,
+    )));
     for client in [railway, customs] {
         let poller = feeds::poller(client, config);
         tasks.push(tokio::spawn(poller.run(to_board.clone())));
     }
     let (officer_tx, mut officer_rx) = mpsc::channel(1);
+    // Who this token belongs to; asked again (with back-off) until customs
+    // answers, since the board may start while customs is unreachable.
     tasks.push(tokio::spawn(async move {
-        if let Ok(officer) = whoami.whoami().await {
-            let _ = officer_tx.send(officer).await;
+        let mut wait = retry.initial;
+        loop {
+            match whoami.whoami().await {
+                Ok(officer) => {
+                    let _ = officer_tx.send(officer).await;
+                    return;
+                }
+                Err(e) if !e.is_transient() => {
+                    tracing::warn!("whoami: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(retry.max);
+                }
+            }
         }
     }));
 
@@ -194,9 +250,13 @@ pub async fn run(
                             execute!(terminal.backend_mut(), DisableMouseCapture)?;
                         }
                     }
+                    Some(Effect::Send(intent)) => {
+                        let _ = intent_tx.send(intent).await;
+                    }
                     None => {}
                 }
             }
+            Some(report) = report_rx.recv() => app.on_triage(report),
             Some(officer) = officer_rx.recv() => {
                 app.officer = Some(officer);
                 app.dirty = true;

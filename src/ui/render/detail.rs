@@ -373,6 +373,52 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     left.push(Line::default());
     left.push(title(w.hold));
     left.extend(hold_lines(p, app));
+    // This terminal's actions on the parcel, newest first.
+    let mine = app.outbox.about(p.declaration_no.as_str());
+    if !mine.is_empty() {
+        left.push(Line::default());
+        left.push(title(w.mine));
+        for entry in mine {
+            let (state, style) = match &entry.outcome {
+                crate::triage::Outcome::Pending {
+                    attempts,
+                    last_error,
+                } => (
+                    format!(
+                        "… {attempts}{}",
+                        last_error
+                            .as_deref()
+                            .map_or(String::new(), |e| format!(" {}", text(e)))
+                    ),
+                    theme.key,
+                ),
+                crate::triage::Outcome::Done { hold } => (
+                    format!("{} v{}", theme.glyphs.done, hold.version),
+                    theme.risk(Risk::OnTrack),
+                ),
+                crate::triage::Outcome::Refused { code, message } => (
+                    format!("{} {} {}", theme.glyphs.blocked, text(code), text(message)),
+                    theme.risk(Risk::AtRisk),
+                ),
+            };
+            let note = entry
+                .intent
+                .note
+                .as_deref()
+                .map_or(String::new(), |n| format!(" «{}»", text(n)));
+            left.push(Line::from(vec![
+                styled(
+                    format!("{} ", app.zone.format(entry.intent.at, "%H:%M:%S")),
+                    theme.dim,
+                ),
+                styled(
+                    format!("{}{note} ", entry.intent.action.label(app.options.lang)),
+                    theme.normal,
+                ),
+                styled(state, style),
+            ]));
+        }
+    }
     let mut right = vec![title(w.goods)];
     right.extend(goods_lines(p, app));
     right.push(Line::default());

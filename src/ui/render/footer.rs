@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::common::{styled, words};
-use crate::domain::text::fit;
+use crate::domain::text::{fit, fit_tail, width};
 use crate::ui::app::{App, InputKind, Screen};
 
 /// Draws the footer line.
@@ -16,15 +16,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let w = words(app);
     let lang = app.options.lang;
     let line = if let Some(input) = &app.input {
-        let (prompt, what) = match input.kind {
-            InputKind::Filter => ("/", w.filter),
-            InputKind::Command => (":", w.command),
+        let (prompt, what) = match &input.kind {
+            InputKind::Filter => ("/", w.filter.to_owned()),
+            InputKind::Command => (":", w.command.to_owned()),
+            InputKind::Note(parcel) => (">", format!("{} {parcel}", w.notes)),
         };
-        let room = (area.width as usize).saturating_sub(what.len() + 6);
+        let room = (area.width as usize).saturating_sub(width(&what) + 6);
         Line::from(vec![
             styled(format!("{what} "), theme.dim),
             styled(prompt, theme.key),
-            styled(fit(&input.text, room), theme.input),
+            styled(fit_tail(&input.text, room), theme.input),
             styled("█", theme.key),
         ])
     } else if let Some(message) = &app.message {
@@ -46,10 +47,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ))
     } else {
         let mut spans: Vec<Span> = Vec::new();
-        for action in app.screen.hints() {
-            if let Some(key) = app.options.keymap.hint(*action) {
+        for action in app.hints() {
+            if let Some(key) = app.options.keymap.hint(action) {
                 spans.push(styled(key, theme.key));
-                spans.push(styled(format!(" {}  ", action.describe(lang)), theme.dim));
+                spans.push(styled(format!(" {}  ", action.brief(lang)), theme.dim));
             }
         }
         let sort = match app.screen {

@@ -67,10 +67,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let wide = entries(app, 4, 20);
     let one_column = wide.len() + 3 + 2 <= area.height as usize;
     let width = 92.min(area.width);
+    // Two columns: the keys, a blank row if there is room, the syntax
+    // (wrapped to up to four rows), the borders.
+    let half = wide.len().div_ceil(2);
+    let spacer = usize::from(half + 1 + 4 + 2 <= area.height as usize);
     let height = if one_column {
         wide.len() + 3 + 2
     } else {
-        wide.len().div_ceil(2) + 1 + 4 + 2
+        half + spacer + 4 + 2
     }
     .min(area.height as usize) as u16;
     let [row] = Layout::vertical([Constraint::Length(height)])
@@ -91,9 +95,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let narrow = entries(app, 2, 14);
-    let half = narrow.len().div_ceil(2);
-    let [columns, rest] =
-        Layout::vertical([Constraint::Length(half as u16 + 1), Constraint::Fill(1)]).areas(inner);
+    let [columns, rest] = Layout::vertical([
+        Constraint::Length((half + spacer) as u16),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(columns);
     frame.render_widget(Paragraph::new(narrow[..half].to_vec()), left);

@@ -20,7 +20,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let now = app.shown_at();
     let margin = app.board.watch_margin();
     let wide = area.width >= 140;
-    let widths: Vec<Constraint> = if wide {
+    // The "my action" column appears once this terminal has acted.
+    let mine_column = wide && !app.outbox.entries().is_empty();
+    let mut widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(18),
             Constraint::Length(15),
@@ -41,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Length(6),
         ]
     };
-    let header = if wide {
+    let mut header = if wide {
         vec![
             w.declaration,
             w.train,
@@ -56,6 +58,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         vec![w.declaration, w.reason, w.claimed_by, w.cutoff_in, w.flags]
     };
+    if mine_column {
+        widths.insert(8, Constraint::Length(25));
+        header.insert(8, w.mine);
+    }
     let list = &app.views.holds;
     let row = |i: usize| -> Row<'static> {
         let Some(p) = app.board.parcel(list[i]) else {
@@ -106,7 +112,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         if wide {
             cells.push(Cell::from(slack_text(p.assessment.slack)));
         }
-        cells.push(Cell::from(flags));
+        // Narrow: where this terminal's action stands, as a mark beside
+        // the flags.
+        let mine = super::triage_state(app, p.declaration_no.as_str());
+        cells.push(match (&mine, wide) {
+            (Some(state), false) => {
+                Cell::from(format!("{flags} {}", state.mark)).style(state.style)
+            }
+            _ => Cell::from(flags),
+        });
+        if mine_column {
+            cells.push(match mine {
+                Some(state) => Cell::from(fit(&state.text, 25)).style(state.style),
+                None => Cell::from(""),
+            });
+        }
         if wide {
             let notes = hold.map_or(0, |h| h.notes.len());
             let last = hold

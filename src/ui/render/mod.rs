@@ -77,8 +77,58 @@ fn draw_screen(frame: &mut Frame, app: &App) {
         help::render(frame, body, app);
     }
     if app.confirm_quit {
-        confirm(frame, body, app);
+        confirm(frame, body, app, words(app).quit_wall.to_owned());
     }
+    if let Some(intent) = &app.confirm {
+        let question = match app.options.lang {
+            crate::domain::Lang::En => format!(
+                "{} {}? y / n",
+                intent.action.label(app.options.lang),
+                intent.declaration_no
+            ),
+            crate::domain::Lang::Zh => format!(
+                "{} {}？ y / n",
+                intent.action.label(app.options.lang),
+                intent.declaration_no
+            ),
+        };
+        confirm(frame, body, app, question);
+    }
+}
+
+/// This terminal's latest action on a parcel, as shown beside it.
+pub struct TriageState {
+    /// What and where it stands: `claim ✓`, `escalate…`, `claim ✗ claimed_by_other`.
+    pub text: String,
+    /// Where it stands, in one glyph.
+    pub mark: &'static str,
+    /// Its style.
+    pub style: ratatui::style::Style,
+}
+
+/// This terminal's latest action on `declaration_no`, if any.
+pub fn triage_state(app: &App, declaration_no: &str) -> Option<TriageState> {
+    let theme = &app.options.theme;
+    let lang = app.options.lang;
+    let entry = *app.outbox.about(declaration_no).first()?;
+    let action = entry.intent.action.label(lang);
+    Some(match &entry.outcome {
+        crate::triage::Outcome::Pending { .. } => TriageState {
+            text: format!("{action}…"),
+            mark: "…",
+            style: theme.key,
+        },
+        crate::triage::Outcome::Done { .. } => TriageState {
+            text: format!("{action} {}", theme.glyphs.done),
+            mark: theme.glyphs.done,
+            style: theme.risk(crate::domain::Risk::OnTrack),
+        },
+        crate::triage::Outcome::Refused { code, .. } => TriageState {
+            text: format!("{action} {} {code}", theme.glyphs.blocked),
+            mark: theme.glyphs.blocked,
+            style: theme.risk(crate::domain::Risk::AtRisk),
+        },
+    })
 }
 
 /// In ASCII mode, every glyph the board draws with becomes its ASCII
@@ -108,13 +158,13 @@ fn too_small(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(text).centered(), area);
 }
 
-fn confirm(frame: &mut Frame, area: Rect, app: &App) {
+/// A yes-or-no question over the screen.
+fn confirm(frame: &mut Frame, area: Rect, app: &App, text: String) {
     let theme = &app.options.theme;
-    let text = words(app).quit_wall;
     let [row] = Layout::vertical([Constraint::Length(3)])
         .flex(Flex::Center)
         .areas(area);
-    let width = (text.chars().count() as u16 + 6).min(area.width);
+    let width = (crate::domain::text::width(&text) as u16 + 6).min(area.width);
     let [popup] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(row);

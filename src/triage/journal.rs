@@ -1,0 +1,210 @@
+//! The triage journal: an append-only file of JSON lines, one for each
+//! intent when it is made and one for each answer. Read back at start, it
+//! gives the outbox again, and the intents still without an answer are
+//! sent again under their own keys (a crash or a restart loses nothing and
+//! records nothing twice).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Intent, Outbox, Outcome};
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+enum Record {
+    /// An intent was made.
+    Intent(Intent),
+    /// Where an intent stands now.
+    Outcome { key: String, outcome: Outcome },
+}
+
+/// The journal file.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+/// What reading a journal found.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// The outbox as the journal tells it.
+    pub outbox: Outbox,
+    /// Lines that could not be read (a torn last line, say), skipped.
+    pub unreadable: usize,
+}
+
+/// Where the journal lives unless the settings say: the user's state
+/// directory.
+pub fn default_path(home: Option<&Path>, state_home: Option<&Path>) -> Option<PathBuf> {
+    let base = match state_home {
+        Some(state) => state.to_path_buf(),
+        None => home?.join(".local/state"),
+    };
+    Some(base.join("greenchannel/triage-journal.jsonl"))
+}
+
+impl Journal {
+    /// Opens (or creates) the journal, reads it back, and rewrites it with
+    /// only what is still worth keeping (intents without an answer and the
+    /// latest answered ones), so that it does not grow without bound.
+    pub fn open(path: &Path) -> io::Result<(Journal, Replayed)> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut replayed = Replayed::default();
+        if path.exists() {
+            let reader = BufReader::new(File::open(path)?);
+            for line in reader.lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Record>(&line) {
+                    Ok(Record::Intent(intent)) => replayed.outbox.submit(intent),
+                    Ok(Record::Outcome { key, outcome }) => replayed.outbox.update(&key, outcome),
+                    Err(_) => replayed.unreadable += 1,
+                }
+            }
+        }
+        // Compact: write what is kept to a new file, then move it in place.
+        let fresh = path.with_extension("jsonl.new");
+        {
+            let mut out = File::create(&fresh)?;
+            for entry in replayed.outbox.entries() {
+                write_record(&mut out, &Record::Intent(entry.intent.clone()))?;
+                write_record(
+                    &mut out,
+                    &Record::Outcome {
+                        key: entry.intent.key.clone(),
+                        outcome: entry.outcome.clone(),
+                    },
+                )?;
+            }
+            out.sync_all()?;
+        }
+        std::fs::rename(&fresh, path)?;
+        let file = OpenOptions::new().append(true).open(path)?;
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file,
+            },
+            replayed,
+        ))
+    }
+
+    /// Where the journal is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes down a new intent (before it is sent).
+    pub fn intent(&mut self, intent: &Intent) -> io::Result<()> {
+        write_record(&mut self.file, &Record::Intent(intent.clone()))?;
+        self.file.sync_data()
+    }
+
+    /// Writes down where an intent stands.
+    pub fn outcome(&mut self, key: &str, outcome: &Outcome) -> io::Result<()> {
+        write_record(
+            &mut self.file,
+            &Record::Outcome {
+                key: key.to_owned(),
+                outcome: outcome.clone(),
+            },
+        )?;
+        self.file.sync_data()
+    }
+}
+
+fn write_record(out: &mut File, record: &Record) -> io::Result<()> {
+    let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
+    line.push('\n');
+    out.write_all(line.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::HoldActionKind;
+
+    fn path(name: &str) -> PathBuf {
+        std::env::temp_dir()
+            .join(format!(
+                "greenchannel-journal-{}-{name}",
+                std::process::id()
+            ))
+            .join("journal.jsonl")
+    }
+
+    #[test]
+    fn pending_intents_come_back_with_their_keys() {
+        let path = path("pending");
+        let at = "2026-11-26T03:30:00Z".parse().unwrap();
+        let claim = Intent::new(
+            "94022026E000012345",
+            HoldActionKind::Claim,
+            None,
+            Some(2),
+            at,
+        );
+        let note = Intent::new(
+            "94022026E000012345",
+            HoldActionKind::Note,
+            Some("已联系企业".into()),
+            None,
+            at,
+        );
+        {
+            let (mut journal, replayed) = Journal::open(&path).unwrap();
+            assert!(replayed.outbox.pending().is_empty());
+            journal.intent(&claim).unwrap();
+            journal.intent(&note).unwrap();
+            journal
+                .outcome(
+                    &note.key,
+                    &Outcome::Refused {
+                        code: "not_held".into(),
+                        message: "no open hold".into(),
+                    },
+                )
+                .unwrap();
+        }
+        // A torn last line (a crash while writing) is skipped, not fatal.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"record\":\"intent\",\"key\":")
+            .unwrap();
+        let (_journal, replayed) = Journal::open(&path).unwrap();
+        assert_eq!(replayed.unreadable, 1);
+        let pending = replayed.outbox.pending();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].intent, claim, "same key, same request");
+        assert_eq!(replayed.outbox.about("94022026E000012345").len(), 2);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_default_path_is_in_the_state_directory() {
+        assert_eq!(
+            default_path(Some(Path::new("/home/wang")), None),
+            Some(PathBuf::from(
+                "/home/wang/.local/state/greenchannel/triage-journal.jsonl"
+            ))
+        );
+        assert_eq!(
+            default_path(Some(Path::new("/home/wang")), Some(Path::new("/var/state"))),
+            Some(PathBuf::from(
+                "/var/state/greenchannel/triage-journal.jsonl"
+            ))
+        );
+        assert_eq!(default_path(None, None), None);
+    }
+}

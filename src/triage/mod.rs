@@ -1,0 +1,277 @@
+//! Officers' triage actions on held parcels: what was asked ([`Intent`]),
+//! where each stands ([`Outbox`], pure), the record kept on disk
+//! ([`journal`]) and the sender that delivers them ([`sender`]).
+//!
+//! Every intent gets an idempotency key when it is made and keeps it until
+//! the server has answered, across retries and restarts: an answer lost
+//! with its connection is asked again under the same key, and the action
+//! is recorded once.
+
+pub mod journal;
+pub mod sender;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Hold, HoldActionKind, HoldActionRequest};
+
+/// An action an officer asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The idempotency key (a UUID), made once.
+    pub key: String,
+    /// The parcel.
+    pub declaration_no: String,
+    /// What.
+    pub action: HoldActionKind,
+    /// The note (for `note`, or beside another action).
+    pub note: Option<String>,
+    /// The hold version the officer saw.
+    pub expected_version: Option<u64>,
+    /// When it was asked.
+    pub at: DateTime<Utc>,
+}
+
+impl Intent {
+    /// A new intent with a fresh key.
+    pub fn new(
+        declaration_no: &str,
+        action: HoldActionKind,
+        note: Option<String>,
+        expected_version: Option<u64>,
+        at: DateTime<Utc>,
+    ) -> Intent {
+        Intent {
+            key: uuid::Uuid::new_v4().to_string(),
+            declaration_no: declaration_no.to_owned(),
+            action,
+            note,
+            expected_version,
+            at,
+        }
+    }
+
+    /// The request body.
+    pub fn request(&self) -> HoldActionRequest {
+        HoldActionRequest {
+            action: self.action.clone(),
+            note: self.note.clone(),
+            expected_version: self.expected_version,
+        }
+    }
+}
+
+/// Where an intent stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Not answered yet (being sent, or waiting to retry).
+    Pending {
+        /// Attempts so far.
+        attempts: u32,
+        /// Why the last attempt did not get an answer.
+        last_error: Option<String>,
+    },
+    /// Recorded by customs.
+    Done {
+        /// The hold after it.
+        hold: Box<Hold>,
+    },
+    /// Refused by customs (or by this terminal): final.
+    Refused {
+        /// The contract's error code, e.g. `claimed_by_other`.
+        code: String,
+        /// The server's words.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// No answer yet.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Outcome::Pending { .. })
+    }
+}
+
+/// An intent with where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// What was asked.
+    pub intent: Intent,
+    /// Where it stands.
+    pub outcome: Outcome,
+}
+
+/// Every intent of this terminal, by key. Pure.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outbox {
+    entries: BTreeMap<String, Entry>,
+}
+
+/// Finished entries kept for display before the oldest go.
+const KEEP_FINISHED: usize = 200;
+
+impl Outbox {
+    /// Adds an intent, pending.
+    pub fn submit(&mut self, intent: Intent) {
+        self.entries.insert(
+            intent.key.clone(),
+            Entry {
+                intent,
+                outcome: Outcome::Pending {
+                    attempts: 0,
+                    last_error: None,
+                },
+            },
+        );
+    }
+
+    /// Records where an intent stands now.
+    pub fn update(&mut self, key: &str, outcome: Outcome) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.outcome = outcome;
+        }
+        self.forget_old();
+    }
+
+    fn forget_old(&mut self) {
+        let finished: Vec<(DateTime<Utc>, String)> = self
+            .entries
+            .values()
+            .filter(|e| !e.outcome.is_pending())
+            .map(|e| (e.intent.at, e.intent.key.clone()))
+            .collect();
+        if finished.len() > KEEP_FINISHED {
+            let mut finished = finished;
+            finished.sort();
+            for (_, key) in &finished[..finished.len() - KEEP_FINISHED] {
+                self.entries.remove(key);
+            }
+        }
+    }
+
+    /// Every entry, oldest first.
+    pub fn entries(&self) -> Vec<&Entry> {
+        let mut entries: Vec<&Entry> = self.entries.values().collect();
+        entries.sort_by_key(|e| e.intent.at);
+        entries
+    }
+
+    /// Intents still waiting for an answer, oldest first.
+    pub fn pending(&self) -> Vec<&Entry> {
+        let mut pending: Vec<&Entry> = self
+            .entries
+            .values()
+            .filter(|e| e.outcome.is_pending())
+            .collect();
+        pending.sort_by_key(|e| e.intent.at);
+        pending
+    }
+
+    /// The intents about one parcel, newest first.
+    pub fn about(&self, declaration_no: &str) -> Vec<&Entry> {
+        let mut entries: Vec<&Entry> = self
+            .entries
+            .values()
+            .filter(|e| e.intent.declaration_no == declaration_no)
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.intent.at));
+        entries
+    }
+
+    /// One entry by key.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+}
+
+/// What the sender tells the board program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The intent's key.
+    pub key: String,
+    /// Where it stands now.
+    pub outcome: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        "2026-11-26T03:30:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::minutes(minute)
+    }
+
+    #[test]
+    fn intents_keep_their_key_until_answered() {
+        let mut outbox = Outbox::default();
+        let claim = Intent::new(
+            "94022026E000012345",
+            HoldActionKind::Claim,
+            None,
+            Some(3),
+            at(0),
+        );
+        let key = claim.key.clone();
+        assert!(uuid::Uuid::parse_str(&key).is_ok());
+        outbox.submit(claim);
+        assert_eq!(outbox.pending().len(), 1);
+        outbox.update(
+            &key,
+            Outcome::Pending {
+                attempts: 1,
+                last_error: Some("no answer".into()),
+            },
+        );
+        assert_eq!(outbox.pending()[0].intent.key, key, "a retry keeps the key");
+        outbox.update(
+            &key,
+            Outcome::Refused {
+                code: "claimed_by_other".into(),
+                message: "claimed by ALK-0233".into(),
+            },
+        );
+        assert!(outbox.pending().is_empty());
+        assert_eq!(outbox.about("94022026E000012345").len(), 1);
+        assert_eq!(outbox.about("94022026E000099999").len(), 0);
+    }
+
+    #[test]
+    fn finished_entries_do_not_grow_without_bound() {
+        let mut outbox = Outbox::default();
+        for i in 0..(KEEP_FINISHED as i64 + 50) {
+            let note = Intent::new(
+                "94022026E000012345",
+                HoldActionKind::Note,
+                Some("n".into()),
+                None,
+                at(i),
+            );
+            let key = note.key.clone();
+            outbox.submit(note);
+            outbox.update(
+                &key,
+                Outcome::Refused {
+                    code: "not_held".into(),
+                    message: String::new(),
+                },
+            );
+        }
+        assert_eq!(outbox.entries.len(), KEEP_FINISHED);
+    }
+
+    #[test]
+    fn requests_carry_the_expected_version() {
+        let intent = Intent::new(
+            "94022026E000012345",
+            HoldActionKind::Escalate,
+            None,
+            Some(7),
+            at(0),
+        );
+        assert_eq!(intent.request().expected_version, Some(7));
+        assert_eq!(intent.request().action, HoldActionKind::Escalate);
+    }
+}
