@@ -94,6 +94,13 @@ async fn fetch_all(client: &reqwest::Client, url: &str) -> Fetched {
 
 #[tokio::main]
 async fn main() {
+    // `cargo test --all-targets` runs benchmark binaries too, without
+    // `--bench`: an unoptimised run there would take minutes and measure
+    // nothing.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        eprintln!("sim_million is a benchmark: cargo bench --bench sim_million");
+        return;
+    }
     let config = million_config();
     let start = "2026-11-26T03:30:00Z".parse().expect("instant");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -162,7 +162,9 @@ pub struct Board {
     totals: Tally,
     flagged: BTreeSet<usize>,
     estimates: Estimates,
-    reviews: BinaryHeap<Reverse<(i64, usize, u32)>>,
+    /// Due reviews: (epoch milliseconds, parcel key). An entry counts only
+    /// while its parcel's `queued_review` still names that instant.
+    reviews: BinaryHeap<Reverse<(i64, usize)>>,
     last_full_review: Option<DateTime<Utc>>,
     strings: Interner,
     seeded_railway: bool,
@@ -411,6 +413,11 @@ impl Board {
                 self.heard(1, now);
                 let seed = !self.seeded_customs;
                 self.seeded_customs = true;
+                if seed {
+                    // The first snapshot brings nearly every parcel at once.
+                    self.parcels.reserve(declarations.len());
+                    self.parcel_keys.reserve(declarations.len());
+                }
                 for declaration in declarations {
                     let at = declaration.status.at;
                     if self.upsert_declaration(declaration, seed, at) {
@@ -805,7 +812,7 @@ impl Board {
             train_slot: 0,
             container_slot: 0,
             counted: None,
-            review_generation: 0,
+            queued_review: None,
         };
         let key = self.parcels.insert(parcel);
         self.parcel_keys
@@ -1058,10 +1065,14 @@ impl Board {
         let p = &mut self.parcels[key];
         p.path = path;
         p.assessment = assessment;
-        p.review_generation = p.review_generation.wrapping_add(1);
-        if let Some(at) = assessment.review_at {
-            self.reviews
-                .push(Reverse((at.timestamp_millis(), key, p.review_generation)));
+        // One entry per parcel: a later review than the one queued waits
+        // for that one (an early look is harmless: it judges again and
+        // queues the next); an earlier one replaces it.
+        if let Some(at) = assessment.review_at.map(|at| at.timestamp_millis())
+            && p.queued_review.is_none_or(|queued| at < queued)
+        {
+            p.queued_review = Some(at);
+            self.reviews.push(Reverse((at, key)));
         }
         self.count(key);
     }
@@ -1188,16 +1199,15 @@ impl Board {
             }
         }
         let due = now.timestamp_millis();
-        while let Some(Reverse((at, key, generation))) = self.reviews.peek().copied() {
+        while let Some(Reverse((at, key))) = self.reviews.peek().copied() {
             if at > due {
                 break;
             }
             self.reviews.pop();
-            if self
-                .parcels
-                .get(key)
-                .is_some_and(|p| p.review_generation == generation)
+            if let Some(p) = self.parcels.get_mut(key)
+                && p.queued_review == Some(at)
             {
+                p.queued_review = None;
                 self.reassess(key);
             }
         }

@@ -138,8 +138,9 @@ pub struct Parcel {
     pub(super) container_slot: u32,
     /// The bucket it is counted in (train, container, stage, risk).
     pub(super) counted: Option<super::tally::Counted>,
-    /// Bumped at each assessment; older review entries are ignored.
-    pub(super) review_generation: u32,
+    /// When its review is queued (epoch milliseconds); other queued
+    /// entries for its key are stale.
+    pub(super) queued_review: Option<i64>,
 }
 
 /// The longest timeline kept per parcel; the oldest moments go first.
@@ -407,5 +408,7 @@ pub(super) fn moments_of(d: &Declaration) -> Vec<Moment> {
         what: Happened::Status(d.status.code.clone()),
     });
     moments.sort_by_key(|m| m.at);
+    // Kept for the parcel's life, so without the growth slack.
+    moments.shrink_to_fit();
     moments
 }
