@@ -473,6 +473,10 @@ fn help_closes_on_the_next_key_without_acting_on_it() {
     press(&mut app, char_key('j'));
     assert!(!app.help);
     assert_eq!(app.selected_row(Screen::Departures), Some(0));
+    // A key bound to nothing closes it too.
+    press(&mut app, char_key('?'));
+    assert_eq!(press(&mut app, char_key('x')), None);
+    assert!(!app.help);
 }
 
 #[test]

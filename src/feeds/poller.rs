@@ -221,10 +221,19 @@ impl Poller {
         }
     }
 
-    /// Polls until the receiver goes away, sending deliveries and health.
+    /// Polls until the receiver goes away, sending health and deliveries.
+    /// Health goes first, so that what it learned of the server's clock
+    /// is known before the delivery is judged.
     pub async fn run(mut self, to_board: mpsc::Sender<FeedMessage>) {
         loop {
             let polled = self.step().await;
+            if to_board
+                .send(FeedMessage::Health(self.health.clone()))
+                .await
+                .is_err()
+            {
+                return;
+            }
             let wait = match polled {
                 Polled::Delivered { delivery, more } => {
                     let message = FeedMessage::Delivered {
@@ -243,13 +252,6 @@ impl Poller {
                 Polled::Idle => self.settings.poll_interval,
                 Polled::Wait(wait) => wait,
             };
-            if to_board
-                .send(FeedMessage::Health(self.health.clone()))
-                .await
-                .is_err()
-            {
-                return;
-            }
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }

@@ -22,12 +22,18 @@ enum Record {
     Outcome { key: String, outcome: Outcome },
 }
 
-/// The journal file.
+/// The journal file, held by this board alone.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// Locked while the board runs (the lock goes with the handle).
+    _lock: File,
 }
+
+/// How many journals one user may have in use at once (boards started
+/// side by side take the next free one).
+const MAX_JOURNALS: usize = 9;
 
 /// What reading a journal found.
 #[derive(Debug, Default)]
@@ -49,13 +55,37 @@ pub fn default_path(home: Option<&Path>, state_home: Option<&Path>) -> Option<Pa
 }
 
 impl Journal {
-    /// Opens (or creates) the journal, reads it back, and rewrites it with
-    /// only what is still worth keeping (intents without an answer and the
-    /// latest answered ones), so that it does not grow without bound.
+    /// Opens the journal at `path`, or, while another board of the same
+    /// user holds it, the first free one beside it (`…-2.jsonl`, `…-3.jsonl`,
+    /// …): each board keeps its own, and whichever board starts next takes
+    /// over an idle one with what it left unanswered.
     pub fn open(path: &Path) -> io::Result<(Journal, Replayed)> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        for n in 1..=MAX_JOURNALS {
+            let candidate = numbered(path, n);
+            let lock = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(lock_path(&candidate))?;
+            match lock.try_lock() {
+                Ok(()) => return Journal::open_locked(&candidate, lock),
+                Err(std::fs::TryLockError::WouldBlock) => continue,
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            format!("{MAX_JOURNALS} boards already keep journals beside this one"),
+        ))
+    }
+
+    /// Reads a journal this board holds the lock of, and rewrites it with
+    /// only what is still worth keeping (intents without an answer and the
+    /// latest answered ones), so that it does not grow without bound.
+    fn open_locked(path: &Path, lock: File) -> io::Result<(Journal, Replayed)> {
         let mut replayed = Replayed::default();
         if path.exists() {
             let reader = BufReader::new(File::open(path)?);
@@ -72,7 +102,9 @@ impl Journal {
             }
         }
         // Compact: write what is kept to a new file, then move it in place.
-        let fresh = path.with_extension("jsonl.new");
+        let mut fresh = path.as_os_str().to_os_string();
+        fresh.push(".new");
+        let fresh = PathBuf::from(fresh);
         {
             let mut out = File::create(&fresh)?;
             for entry in replayed.outbox.entries() {
@@ -93,6 +125,7 @@ impl Journal {
             Journal {
                 path: path.to_path_buf(),
                 file,
+                _lock: lock,
             },
             replayed,
         ))
@@ -120,6 +153,26 @@ impl Journal {
         )?;
         self.file.sync_data()
     }
+}
+
+/// The `n`th journal at `path`: `path` itself, then `stem-2.ext`, ….
+fn numbered(path: &Path, n: usize) -> PathBuf {
+    if n == 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    path.with_file_name(name)
+}
+
+/// The lock file beside a journal.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
 }
 
 fn write_record(out: &mut File, record: &Record) -> io::Result<()> {
@@ -188,6 +241,26 @@ mod tests {
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].intent, claim, "same key, same request");
         assert_eq!(replayed.outbox.about("94022026E000012345").len(), 2);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn boards_side_by_side_keep_their_own_journals() {
+        let path = path("side_by_side");
+        let at = "2026-11-26T03:30:00Z".parse().unwrap();
+        let claim = Intent::new("94022026E000012345", HoldActionKind::Claim, None, None, at);
+        let (first, _) = Journal::open(&path).unwrap();
+        let (mut second, _) = Journal::open(&path).unwrap();
+        assert_eq!(first.path(), path);
+        assert_eq!(second.path(), path.with_file_name("journal-2.jsonl"));
+        second.intent(&claim).unwrap();
+        drop(second);
+        // The second board's unanswered claim is taken over by the next
+        // board to start while the first still runs.
+        let (third, replayed) = Journal::open(&path).unwrap();
+        assert_eq!(third.path(), path.with_file_name("journal-2.jsonl"));
+        assert_eq!(replayed.outbox.pending()[0].intent, claim);
+        drop((first, third));
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 

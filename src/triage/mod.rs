@@ -102,12 +102,15 @@ pub struct Entry {
     pub intent: Intent,
     /// Where it stands.
     pub outcome: Outcome,
+    /// The order it was made in on this terminal (instants can tie).
+    pub order: u64,
 }
 
 /// Every intent of this terminal, by key. Pure.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outbox {
     entries: BTreeMap<String, Entry>,
+    made: u64,
 }
 
 /// Finished entries kept for display before the oldest go.
@@ -116,6 +119,7 @@ const KEEP_FINISHED: usize = 200;
 impl Outbox {
     /// Adds an intent, pending.
     pub fn submit(&mut self, intent: Intent) {
+        self.made += 1;
         self.entries.insert(
             intent.key.clone(),
             Entry {
@@ -124,6 +128,7 @@ impl Outbox {
                     attempts: 0,
                     last_error: None,
                 },
+                order: self.made,
             },
         );
     }
@@ -137,11 +142,11 @@ impl Outbox {
     }
 
     fn forget_old(&mut self) {
-        let finished: Vec<(DateTime<Utc>, String)> = self
+        let finished: Vec<(u64, String)> = self
             .entries
             .values()
             .filter(|e| !e.outcome.is_pending())
-            .map(|e| (e.intent.at, e.intent.key.clone()))
+            .map(|e| (e.order, e.intent.key.clone()))
             .collect();
         if finished.len() > KEEP_FINISHED {
             let mut finished = finished;
@@ -155,7 +160,7 @@ impl Outbox {
     /// Every entry, oldest first.
     pub fn entries(&self) -> Vec<&Entry> {
         let mut entries: Vec<&Entry> = self.entries.values().collect();
-        entries.sort_by_key(|e| e.intent.at);
+        entries.sort_by_key(|e| e.order);
         entries
     }
 
@@ -166,7 +171,7 @@ impl Outbox {
             .values()
             .filter(|e| e.outcome.is_pending())
             .collect();
-        pending.sort_by_key(|e| e.intent.at);
+        pending.sort_by_key(|e| e.order);
         pending
     }
 
@@ -177,7 +182,7 @@ impl Outbox {
             .values()
             .filter(|e| e.intent.declaration_no == declaration_no)
             .collect();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.intent.at));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.order));
         entries
     }
 
@@ -260,6 +265,36 @@ mod tests {
             );
         }
         assert_eq!(outbox.entries.len(), KEEP_FINISHED);
+    }
+
+    #[test]
+    fn intents_made_at_the_same_instant_keep_their_order() {
+        // A paused or coarse clock gives many intents one instant; the
+        // claim must still go before the note, and the note show as the
+        // latest.
+        let mut outbox = Outbox::default();
+        let made: Vec<Intent> = (0..20)
+            .map(|i| {
+                let action = if i == 0 {
+                    HoldActionKind::Claim
+                } else {
+                    HoldActionKind::Note
+                };
+                Intent::new(
+                    "94022026E000012345",
+                    action,
+                    Some(format!("{i}")),
+                    None,
+                    at(0),
+                )
+            })
+            .collect();
+        for intent in &made {
+            outbox.submit(intent.clone());
+        }
+        let pending: Vec<&Intent> = outbox.pending().into_iter().map(|e| &e.intent).collect();
+        assert_eq!(pending, made.iter().collect::<Vec<_>>());
+        assert_eq!(outbox.about("94022026E000012345")[0].intent, made[19]);
     }
 
     #[test]

@@ -439,8 +439,14 @@ impl App {
             return self.on_input_key(key);
         }
         self.message = None;
-        let action = self.options.keymap.action(&key)?;
-        self.act(action)
+        let action = self.options.keymap.action(&key);
+        // The help closes on any key, mapped or not, without acting on it
+        // (but for quitting and redrawing).
+        if self.help && !matches!(action, Some(Action::Quit | Action::Redraw)) {
+            self.help = false;
+            return None;
+        }
+        self.act(action?)
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Option<Effect> {

@@ -145,19 +145,36 @@ pub async fn run(
     let (intent_tx, intent_rx) = mpsc::channel(64);
     let (report_tx, mut report_rx) = mpsc::channel(64);
     let mut pending = Vec::new();
-    let journal = match journal.filter(|_| keeps_journal) {
-        Some(path) => {
-            let (journal, replayed) = Journal::open(path).map_err(|e| {
-                io::Error::new(e.kind(), format!("triage journal {}: {e}", path.display()))
-            })?;
+    // A journal that cannot be kept does not stop the board: the officer
+    // is told that actions will not outlive it.
+    let journal = match journal
+        .filter(|_| keeps_journal)
+        .map(|path| (path, Journal::open(path)))
+    {
+        Some((_, Ok((journal, replayed)))) => {
             pending = replayed
                 .outbox
                 .pending()
                 .into_iter()
                 .map(|e| e.intent.clone())
                 .collect();
+            if replayed.unreadable > 0 {
+                app.message = Some(format!(
+                    "triage journal {}: {} unreadable line(s) skipped",
+                    journal.path().display(),
+                    replayed.unreadable
+                ));
+            }
             app.outbox = replayed.outbox;
             Some(journal)
+        }
+        Some((path, Err(e))) => {
+            tracing::warn!("triage journal {}: {e}", path.display());
+            app.message = Some(format!(
+                "triage journal {}: {e}; actions will not survive a restart",
+                path.display()
+            ));
+            None
         }
         None => None,
     };
@@ -217,11 +234,13 @@ pub async fn run(
         tokio::select! {
             message = from_feeds.recv() => {
                 let Some(message) = message else { break Ok(()) };
-                app.now = clock(&app);
-                app.on_feed(message);
-                // Take everything already waiting before drawing once.
-                while let Ok(message) = from_feeds.try_recv() {
+                // Take everything already waiting before drawing once, each
+                // at the servers' time as the health before it told it.
+                let mut next = Some(message);
+                while let Some(message) = next {
+                    app.now = clock(&app);
                     app.on_feed(message);
+                    next = from_feeds.try_recv().ok();
                 }
             }
             event = events.next() => {
@@ -269,7 +288,9 @@ pub async fn run(
         if app.dirty
             && let Err(e) = draw(&mut terminal, &mut app)
         {
-            break Err(e);
+            // A terminal that went away (the session dropped without a
+            // hang-up) ends the board like a hang-up does.
+            break if terminal_gone(&e) { Ok(()) } else { Err(e) };
         }
     };
     for task in tasks {
@@ -277,8 +298,23 @@ pub async fn run(
     }
     restore_terminal();
     let _ = io::stdout().flush();
+    // Not dropped: ratatui's drop shows the cursor and, when that fails on a
+    // terminal that is gone, prints to that terminal and panics.
+    std::mem::forget(terminal);
     outcome
 }
+
+/// Whether a write error means the terminal is no longer there.
+fn terminal_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
+    ) || error.raw_os_error() == Some(EIO)
+}
+
+/// What a write to a terminal whose session ended gets (EIO, the same
+/// number on Linux and the BSDs).
+const EIO: i32 = 5;
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> io::Result<tokio::signal::unix::Signal> {
     tokio::signal::unix::signal(kind)
