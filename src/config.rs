@@ -270,12 +270,15 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Environment variables that are not settings.
+/// Environment variables of the project that are not settings: the
+/// tokens, the settings file, logging, and the scripts' Python venv.
 const NOT_SETTINGS: &[&str] = &[
     "GREENCHANNEL_RAILWAY_TOKEN",
     "GREENCHANNEL_CUSTOMS_TOKEN",
     "GREENCHANNEL_CONFIG",
     "GREENCHANNEL_LOG",
+    "GREENCHANNEL_LOG_FILE",
+    "GREENCHANNEL_VENV",
 ];
 
 /// Sections a variable may name, longest first (`risk_priors` before
@@ -580,6 +583,19 @@ mod tests {
         assert!(err.0.contains("speed"), "{err}");
         let err = Config::load(None, env(&[("GREENCHANNEL_WEATHER", "1")])).unwrap_err();
         assert!(err.0.contains("not a setting"), "{err}");
+    }
+
+    #[test]
+    fn the_projects_other_variables_are_not_taken_for_settings() {
+        let others = env(&[
+            ("GREENCHANNEL_CUSTOMS_TOKEN", "t"),
+            ("GREENCHANNEL_RAILWAY_TOKEN", "t"),
+            ("GREENCHANNEL_CONFIG", "x.toml"),
+            ("GREENCHANNEL_LOG", "debug"),
+            ("GREENCHANNEL_LOG_FILE", "/tmp/greenchannel.log"),
+            ("GREENCHANNEL_VENV", ".venv"),
+        ]);
+        assert_eq!(Config::load(None, others).unwrap(), Config::default());
     }
 
     #[test]
