@@ -100,24 +100,6 @@ fn resident_bytes() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// The scenario of `benches/sim_million.rs`, copied (one bench cannot use
-/// another's code): keep the two identical.
-fn million_config() -> SimConfig {
-    let mut config = SimConfig {
-        seed: 11,
-        time_compression: 1.0,
-        ..SimConfig::default()
-    };
-    config.timetable.parcels_per_container_min = 3_450;
-    config.timetable.parcels_per_container_max = 3_650;
-    // Filed soon after the train is announced, so nearly every parcel of
-    // every announced train is on the board.
-    config.timetable.filing.median = 690.0;
-    config.timetable.filing.spread = 0.01;
-    config.timetable.late_filing_share = 0.0;
-    config
-}
-
 /// Scenario time over which the events are followed.
 const FOLLOW_MINUTES: i64 = 40;
 
@@ -207,7 +189,7 @@ fn main() {
     }
     let started = Instant::now();
     let start: DateTime<Utc> = "2026-11-26T03:30:00Z".parse().expect("instant");
-    let mut world = World::new(&million_config(), start);
+    let mut world = World::new(&SimConfig::million_parcels(), start);
     let stats = world.stats();
 
     // Memory: the heap count and the resident size are read before the

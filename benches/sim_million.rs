@@ -24,22 +24,6 @@ fn memory_mib() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-fn million_config() -> SimConfig {
-    let mut config = SimConfig {
-        seed: 11,
-        time_compression: 1.0,
-        ..SimConfig::default()
-    };
-    config.timetable.parcels_per_container_min = 3_450;
-    config.timetable.parcels_per_container_max = 3_650;
-    // Filed soon after the train is announced, so nearly every parcel of
-    // every announced train is on the board.
-    config.timetable.filing.median = 690.0;
-    config.timetable.filing.spread = 0.01;
-    config.timetable.late_filing_share = 0.0;
-    config
-}
-
 /// A snapshot page, skimmed: the objects are counted, not built.
 #[derive(serde::Deserialize)]
 struct Page {
@@ -101,7 +85,7 @@ async fn main() {
         eprintln!("sim_million is a benchmark: cargo bench --bench sim_million");
         return;
     }
-    let config = million_config();
+    let config = SimConfig::million_parcels();
     let start = "2026-11-26T03:30:00Z".parse().expect("instant");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

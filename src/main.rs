@@ -317,16 +317,27 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
 async fn run_board(args: BoardArgs) -> Result<()> {
     let config = args.feeds.config()?;
     let display = args.show.display(&config)?;
-    let keymap = config.keymap().map_err(|e| eyre!(e))?;
     let client = |feed| -> Result<_> {
         let token = feeds::token(feed, &config, |name| std::env::var(name).ok())?;
         Ok(feeds::client(feed, &config, token)?)
     };
     let (railway, customs) = (client(Feed::Railway)?, client(Feed::Customs)?);
-    let journal = journal_path(&config);
+    show_board(&config, &display, railway, customs).await
+}
+
+/// The board on this terminal until the officer leaves it, with the keys
+/// and the triage journal the settings give.
+async fn show_board(
+    config: &Config,
+    display: &ui::Display,
+    railway: feeds::client::ApiClient,
+    customs: feeds::client::ApiClient,
+) -> Result<()> {
+    let keymap = config.keymap().map_err(|e| eyre!(e))?;
+    let journal = journal_path(config);
     ui::run(
-        &config,
-        &display,
+        config,
+        display,
         keymap,
         railway,
         customs,
@@ -357,7 +368,6 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     config.customs.url = running.customs_url();
     config.validate()?;
     let display = args.show.display(&config)?;
-    let keymap = config.keymap().map_err(|e| eyre!(e))?;
     // The demo's own tokens: a wall or read-only board signs in as viewer.
     let customs_token = if display.wall || display.read_only {
         "demo-viewer"
@@ -366,16 +376,7 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     };
     let railway = feeds::client(Feed::Railway, &config, Token::new("demo-viewer"))?;
     let customs = feeds::client(Feed::Customs, &config, Token::new(customs_token))?;
-    let journal = journal_path(&config);
-    ui::run(
-        &config,
-        &display,
-        keymap,
-        railway,
-        customs,
-        journal.as_deref(),
-    )
-    .await?;
+    show_board(&config, &display, railway, customs).await?;
     running.stop();
     Ok(())
 }

@@ -574,16 +574,17 @@ fn q_quits_and_restores_the_terminal() {
     assert!(ends_within(pid, ENDS_WITHIN), "the board process ended");
 }
 
-#[test]
-fn sigterm_ends_the_board_and_restores_the_terminal() {
+/// Sends the board `signal_name` and checks it ends at once, cleanly, with
+/// the terminal as it was.
+fn a_signal_ends_the_board(signal_name: &str) {
     let sim = Sim::new();
     let board = Board::start(&sim);
     board.wait_ready();
     let pid = board.pid();
-    signal(pid, "TERM");
+    signal(pid, signal_name);
     assert!(
         ends_within(pid, ENDS_WITHIN),
-        "the board still runs {ENDS_WITHIN:?} after SIGTERM\n{}",
+        "the board still runs {ENDS_WITHIN:?} after SIG{signal_name}\n{}",
         board.screen()
     );
     let screen = board.wait_exited();
@@ -591,29 +592,23 @@ fn sigterm_ends_the_board_and_restores_the_terminal() {
     assert_eq!(
         board.modes(),
         SHELL_MODES,
-        "the terminal's modes after SIGTERM"
+        "the terminal's modes after SIG{signal_name}"
     );
 }
 
 #[test]
+fn sigterm_ends_the_board_and_restores_the_terminal() {
+    a_signal_ends_the_board("TERM");
+}
+
+#[test]
 fn sighup_ends_the_board_and_restores_the_terminal() {
-    let sim = Sim::new();
-    let board = Board::start(&sim);
-    board.wait_ready();
-    let pid = board.pid();
-    signal(pid, "HUP");
-    assert!(
-        ends_within(pid, ENDS_WITHIN),
-        "the board still runs {ENDS_WITHIN:?} after SIGHUP\n{}",
-        board.screen()
-    );
-    let screen = board.wait_exited();
-    assert!(screen.contains(CLEAN_EXIT), "a clean exit:\n{screen}");
-    assert_eq!(
-        board.modes(),
-        SHELL_MODES,
-        "the terminal's modes after SIGHUP"
-    );
+    a_signal_ends_the_board("HUP");
+}
+
+#[test]
+fn sigint_ends_the_board_and_restores_the_terminal() {
+    a_signal_ends_the_board("INT");
 }
 
 #[test]

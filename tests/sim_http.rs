@@ -12,7 +12,6 @@ use chrono::{DateTime, FixedOffset, Utc};
 use greenchannel::domain::{
     Change, CustomsChange, DeclarationPage, Event, RailwayChange, TrainPage,
 };
-use greenchannel::sim::config::CustomsConfig;
 use greenchannel::sim::{RunningSim, SimConfig};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, IF_NONE_MATCH};
 use reqwest::{RequestBuilder, StatusCode};
@@ -311,19 +310,6 @@ fn parse_event<C: Change>(event: &Value) -> Event<C> {
         .unwrap_or_else(|e| panic!("event does not parse: {e}: {event}"))
 }
 
-/// A simulator whose parcels are often held and never claimed by the
-/// simulated colleagues: the triage tests then own every claim.
-fn triage_config() -> SimConfig {
-    SimConfig {
-        customs: CustomsConfig {
-            direct_hold_share: 0.2,
-            colleague_claim_share: 0.0,
-            ..CustomsConfig::default()
-        },
-        ..SimConfig::default()
-    }
-}
-
 /// The declaration number and hold version of a held parcel nobody claimed.
 async fn unclaimed_hold(sim: &RunningSim) -> (String, u64) {
     let url = format!("{}/v1/holds", sim.customs_url());
@@ -476,7 +462,7 @@ async fn held_list(url: &str, page_size: &str) -> Vec<Value> {
 /// Held declarations read one at a time equal the single big page, most urgent train first.
 #[tokio::test]
 async fn holds_pages_of_any_size_make_the_same_list() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let url = format!("{}/v1/holds", sim.customs_url());
     let whole = held_list(&url, "1000").await;
     assert!(whole.len() > 5, "{} holds", whole.len());
@@ -1051,7 +1037,7 @@ async fn train_snapshot_plus_events_equals_a_fresh_snapshot() {
 /// The same Idempotency-Key twice records one claim (201 then 200, same body, one hold.updated).
 #[tokio::test]
 async fn the_same_idempotency_key_records_an_action_once() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let cursor = fresh_cursor(&declarations_url(&sim)).await;
     let (number, version) = unclaimed_hold(&sim).await;
     let key = new_key();
@@ -1097,7 +1083,7 @@ async fn the_same_idempotency_key_records_an_action_once() {
 /// Actions answer 400, 404, 409 and 422 as the contract says.
 #[tokio::test]
 async fn hold_action_errors_follow_the_contract() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, version) = unclaimed_hold(&sim).await;
     let claim = json!({"action": "claim"});
     let url = format!("{}/v1/holds/{number}/actions", sim.customs_url());
@@ -1186,7 +1172,7 @@ async fn whoami_names_the_officer_and_role() {
 /// A viewer reads everything but may not act.
 #[tokio::test]
 async fn viewers_read_everything_and_may_not_act() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, _) = unclaimed_hold(&sim).await;
     let trains = snapshot(&trains_url(&sim), "trains", 1000, &[]).await;
     let train = &trains.items[0];
@@ -1238,7 +1224,7 @@ async fn viewers_read_everything_and_may_not_act() {
 /// A claim is the claimant's: others get 409 but may note; only a supervisor releases it.
 #[tokio::test]
 async fn claims_belong_to_their_officer() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, _) = unclaimed_hold(&sim).await;
     let claimed = post_action(
         &sim,
@@ -1303,7 +1289,7 @@ async fn claims_belong_to_their_officer() {
 /// No token or an unknown token gets 401 on every operation.
 #[tokio::test]
 async fn missing_or_unknown_tokens_get_401() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, _) = unclaimed_hold(&sim).await;
     let cursor = fresh_cursor(&trains_url(&sim)).await;
     let gets = [
@@ -1761,7 +1747,7 @@ async fn mixed_offsets_fault_keeps_the_instants() {
 /// `lost_answers` records the action and drops the connection; a retry with the key answers 200.
 #[tokio::test]
 async fn lost_answers_fault_records_then_drops_the_connection() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let cursor = fresh_cursor(&declarations_url(&sim)).await;
     let (number, version) = unclaimed_hold(&sim).await;
     common::faults(
@@ -1895,7 +1881,7 @@ async fn answers_are_gzipped_on_request() {
 /// Every answer, success or error, carries an HTTP Date header.
 #[tokio::test]
 async fn every_answer_carries_a_date_header() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, _) = unclaimed_hold(&sim).await;
     let trains = trains_url(&sim);
     let first = get(&trains, VIEWER, &[]).await;

@@ -11,8 +11,7 @@ use std::time::Duration as StdDuration;
 use greenchannel::domain::{HoldActionKind, HoldActionRequest};
 use greenchannel::feeds::Feed;
 use greenchannel::feeds::client::{ApiClient, Timeouts, Token};
-use greenchannel::sim::config::CustomsConfig;
-use greenchannel::sim::{RunningSim, SimConfig};
+use greenchannel::sim::RunningSim;
 use greenchannel::triage::journal::Journal;
 use greenchannel::triage::sender::{self, Retry};
 use greenchannel::triage::{Intent, Outcome, Report};
@@ -22,18 +21,6 @@ use tokio::sync::mpsc;
 const OFFICER: &str = "demo-officer";
 const OFFICER_ID: &str = "ALK-0417";
 const OTHER_OFFICER: &str = "demo-officer-2";
-
-/// Holds are common and nobody else claims them by themselves.
-fn triage_config() -> SimConfig {
-    SimConfig {
-        customs: CustomsConfig {
-            direct_hold_share: 0.2,
-            colleague_claim_share: 0.0,
-            ..CustomsConfig::default()
-        },
-        ..SimConfig::default()
-    }
-}
 
 fn client(sim: &RunningSim, token: &str) -> ApiClient {
     let timeouts = Timeouts {
@@ -53,6 +40,32 @@ fn quick_retry() -> Retry {
     Retry {
         initial: StdDuration::from_millis(20),
         max: StdDuration::from_millis(200),
+    }
+}
+
+/// The officer's sender, running: where to hand it intents, where it
+/// reports, and its task.
+struct Running {
+    intents: mpsc::Sender<Intent>,
+    reports: mpsc::Receiver<Report>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start_sender(sim: &RunningSim, journal: Option<Journal>, pending: Vec<Intent>) -> Running {
+    let (intents, intent_rx) = mpsc::channel(8);
+    let (report_tx, reports) = mpsc::channel(64);
+    let task = tokio::spawn(sender::run(
+        client(sim, OFFICER),
+        journal,
+        pending,
+        intent_rx,
+        report_tx,
+        quick_retry(),
+    ));
+    Running {
+        intents,
+        reports,
+        task,
     }
 }
 
@@ -119,7 +132,7 @@ fn intent(number: &str, action: HoldActionKind, note: Option<&str>, version: u64
 /// once.
 #[tokio::test]
 async fn lost_answers_are_asked_again_and_recorded_once() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, version) = unclaimed_holds(&sim).await.remove(0);
     common::faults(
         &sim,
@@ -128,16 +141,11 @@ async fn lost_answers_are_asked_again_and_recorded_once() {
     .await;
     let path = journal_path("lost_answers");
     let (journal, _) = Journal::open(&path).expect("journal opens");
-    let (intent_tx, intent_rx) = mpsc::channel(8);
-    let (report_tx, mut reports) = mpsc::channel(64);
-    let task = tokio::spawn(sender::run(
-        client(&sim, OFFICER),
-        Some(journal),
-        Vec::new(),
-        intent_rx,
-        report_tx,
-        quick_retry(),
-    ));
+    let Running {
+        intents: intent_tx,
+        mut reports,
+        task,
+    } = start_sender(&sim, Some(journal), Vec::new());
 
     let claim = intent(&number, HoldActionKind::Claim, None, version);
     let note = intent(
@@ -184,7 +192,7 @@ async fn lost_answers_are_asked_again_and_recorded_once() {
 /// even though the first attempt reached customs.
 #[tokio::test]
 async fn an_unanswered_intent_survives_a_restart() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let (number, version) = unclaimed_holds(&sim).await.remove(0);
     common::faults(
         &sim,
@@ -200,16 +208,11 @@ async fn an_unanswered_intent_survives_a_restart() {
     );
     {
         let (journal, _) = Journal::open(&path).expect("journal opens");
-        let (intent_tx, intent_rx) = mpsc::channel(8);
-        let (report_tx, mut reports) = mpsc::channel(64);
-        let task = tokio::spawn(sender::run(
-            client(&sim, OFFICER),
-            Some(journal),
-            Vec::new(),
-            intent_rx,
-            report_tx,
-            quick_retry(),
-        ));
+        let Running {
+            intents: intent_tx,
+            mut reports,
+            task,
+        } = start_sender(&sim, Some(journal), Vec::new());
         intent_tx
             .send(claim.clone())
             .await
@@ -240,16 +243,11 @@ async fn an_unanswered_intent_survives_a_restart() {
         std::slice::from_ref(&claim),
         "the same intent, the same key"
     );
-    let (_intent_tx, intent_rx) = mpsc::channel(8);
-    let (report_tx, mut reports) = mpsc::channel(64);
-    tokio::spawn(sender::run(
-        client(&sim, OFFICER),
-        Some(journal),
-        pending,
-        intent_rx,
-        report_tx,
-        quick_retry(),
-    ));
+    let Running {
+        intents: _intents,
+        mut reports,
+        ..
+    } = start_sender(&sim, Some(journal), pending);
     let done = finals(&mut reports, &[&claim.key]).await;
     let Outcome::Done { hold: answered } = &done[0].outcome else {
         panic!("recorded: {:?}", done[0]);
@@ -271,7 +269,7 @@ async fn an_unanswered_intent_survives_a_restart() {
 /// asked again; the next intent goes ahead.
 #[tokio::test]
 async fn refusals_are_final_and_do_not_block_the_queue() {
-    let sim = common::start_sim(triage_config()).await;
+    let sim = common::start_sim(common::triage_config()).await;
     let holds = unclaimed_holds(&sim).await;
     let (taken, taken_version) = holds[0].clone();
     let (free, free_version) = holds[1].clone();
@@ -285,16 +283,11 @@ async fn refusals_are_final_and_do_not_block_the_queue() {
         .await
         .expect("the colleague claims it");
 
-    let (intent_tx, intent_rx) = mpsc::channel(8);
-    let (report_tx, mut reports) = mpsc::channel(64);
-    tokio::spawn(sender::run(
-        client(&sim, OFFICER),
-        None,
-        Vec::new(),
-        intent_rx,
-        report_tx,
-        quick_retry(),
-    ));
+    let Running {
+        intents: intent_tx,
+        mut reports,
+        ..
+    } = start_sender(&sim, None, Vec::new());
     let refused = intent(&taken, HoldActionKind::Claim, None, taken_version + 1);
     let accepted = intent(&free, HoldActionKind::Escalate, None, free_version);
     intent_tx

@@ -428,6 +428,24 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl SimConfig {
+    /// The scale test of the benchmarks: the real timetable (no time
+    /// compression), containers of about 3,500 parcels filed soon after
+    /// their train is announced, so that about a million parcels are on
+    /// the board at once.
+    pub fn million_parcels() -> SimConfig {
+        let mut config = SimConfig {
+            seed: 11,
+            time_compression: 1.0,
+            ..SimConfig::default()
+        };
+        config.timetable.parcels_per_container_min = 3_450;
+        config.timetable.parcels_per_container_max = 3_650;
+        config.timetable.filing.median = 690.0;
+        config.timetable.filing.spread = 0.01;
+        config.timetable.late_filing_share = 0.0;
+        config
+    }
+
     /// Reads a TOML settings file; the error names the file, line and key.
     pub fn load(path: &Path) -> Result<SimConfig, ConfigError> {
         let text = std::fs::read_to_string(path)

@@ -12,6 +12,19 @@ pub fn start() -> DateTime<Utc> {
     "2026-11-26T03:30:00Z".parse().expect("valid instant")
 }
 
+/// A world for triage: holds are common and no simulated colleague claims
+/// one by itself.
+pub fn triage_config() -> SimConfig {
+    SimConfig {
+        customs: greenchannel::sim::config::CustomsConfig {
+            direct_hold_share: 0.2,
+            colleague_claim_share: 0.0,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
 /// A simulator on 127.0.0.1 (any free port), its clock paused at [`start`].
 pub async fn start_sim(config: SimConfig) -> RunningSim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
