@@ -128,6 +128,17 @@ pub enum WallPage {
     AllClear,
 }
 
+/// The wall page showing, and its place among the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallPlace {
+    /// The page.
+    pub page: WallPage,
+    /// Its place, from 0.
+    pub index: usize,
+    /// How many pages there are.
+    pub count: usize,
+}
+
 /// What the event loop must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -217,11 +228,6 @@ fn feed_index(feed: Feed) -> usize {
         Feed::Railway => 0,
         Feed::Customs => 1,
     }
-}
-
-/// The position of `key` in `list`, or the nearest row.
-fn position(list: &[usize], selected: Option<usize>) -> Option<usize> {
-    selected.and_then(|k| list.iter().position(|x| *x == k))
 }
 
 impl App {
@@ -358,7 +364,7 @@ impl App {
                 Some(row) => row,
                 None => {
                     let row = self.rows[screen as usize].min(list.len() - 1);
-                    self.select(screen, list[row]);
+                    self.select(screen, Some(list[row]));
                     row
                 }
             };
@@ -376,18 +382,39 @@ impl App {
         }
     }
 
-    fn select(&mut self, screen: Screen, key: usize) {
+    /// Puts a list's cursor on the row of `key` (`None`: on no row).
+    fn select(&mut self, screen: Screen, key: Option<usize>) {
+        let board = &self.board;
+        let parcel = |k| board.parcel(k).map(|p| p.declaration_no.to_string());
+        match screen {
+            Screen::Departures => {
+                self.train = key
+                    .and_then(|k| board.train(k))
+                    .map(|t| t.train_id.to_string())
+            }
+            Screen::Train => {
+                self.container = key
+                    .and_then(|k| board.container(k))
+                    .map(|c| c.container_no.to_string())
+            }
+            Screen::Parcels => self.parcel = key.and_then(parcel),
+            Screen::Holds => self.hold = key.and_then(parcel),
+            Screen::Detail => {}
+        }
+    }
+
+    /// The board key of a list's selection.
+    fn selected_key(&self, screen: Screen) -> Option<usize> {
         let board = &self.board;
         match screen {
-            Screen::Departures => self.train = board.train(key).map(|t| t.train_id.to_string()),
-            Screen::Train => {
-                self.container = board.container(key).map(|c| c.container_no.to_string())
-            }
-            Screen::Parcels => {
-                self.parcel = board.parcel(key).map(|p| p.declaration_no.to_string())
-            }
-            Screen::Holds => self.hold = board.parcel(key).map(|p| p.declaration_no.to_string()),
-            Screen::Detail => {}
+            Screen::Departures => self.train.as_deref().and_then(|t| board.train_key(t)),
+            Screen::Train => self
+                .container
+                .as_deref()
+                .and_then(|c| board.container_key(c)),
+            Screen::Parcels => self.parcel.as_deref().and_then(|p| board.parcel_key(p)),
+            Screen::Holds => self.hold.as_deref().and_then(|p| board.parcel_key(p)),
+            Screen::Detail => None,
         }
     }
 
@@ -414,9 +441,14 @@ impl App {
     }
 
     /// The wall page showing now.
-    pub fn wall_page(&self) -> WallPage {
+    pub fn wall_page(&self) -> WallPlace {
         let pages = self.wall_pages();
-        pages[self.wall_page.0 % pages.len()]
+        let index = self.wall_page.0 % pages.len();
+        WallPlace {
+            page: pages[index],
+            index,
+            count: pages.len(),
+        }
     }
 
     // ----- input -------------------------------------------------------------
@@ -823,27 +855,11 @@ impl App {
             }
             self.screen = screen;
         }
-        // A screen with nothing chosen yet picks the first of its list.
-        match screen {
-            Screen::Train if self.train.is_none() => {
-                self.train = self
-                    .views
-                    .departures
-                    .first()
-                    .and_then(|k| self.board.train(*k))
-                    .map(|t| t.train_id.to_string());
-            }
-            Screen::Detail if self.detail.is_none() => {
-                self.detail = self.parcel.clone().or_else(|| {
-                    self.views
-                        .parcels
-                        .first()
-                        .and_then(|k| self.board.parcel(*k))
-                        .map(|p| p.declaration_no.to_string())
-                });
-                self.detail_scroll = 0;
-            }
-            _ => {}
+        // Nothing opened yet: the parcel under the cursor (`prepare` keeps
+        // a cursor on every list that has rows).
+        if screen == Screen::Detail && self.detail.is_none() {
+            self.detail = self.parcel.clone();
+            self.detail_scroll = 0;
         }
     }
 
@@ -889,91 +905,39 @@ impl App {
     }
 
     fn move_cursor(&mut self, by: i64) {
-        let step = |list: &[usize], at: Option<usize>| -> Option<usize> {
-            if list.is_empty() {
-                return None;
-            }
-            let from = at.map_or(if by > 0 { -1 } else { list.len() as i64 }, |i| i as i64);
-            Some(list[(from.saturating_add(by)).clamp(0, list.len() as i64 - 1) as usize])
-        };
-        match self.screen {
-            Screen::Departures => {
-                let list = &self.views.departures;
-                let at = position(
-                    list,
-                    self.train.as_deref().and_then(|t| self.board.train_key(t)),
-                );
-                self.train = step(list, at)
-                    .and_then(|k| self.board.train(k))
-                    .map(|t| t.train_id.to_string());
-            }
-            Screen::Train => {
-                let list = &self.views.containers;
-                let at = position(
-                    list,
-                    self.container
-                        .as_deref()
-                        .and_then(|c| self.board.container_key(c)),
-                );
-                self.container = step(list, at)
-                    .and_then(|k| self.board.container(k))
-                    .map(|c| c.container_no.to_string());
-            }
-            Screen::Parcels => {
-                let list = &self.views.parcels;
-                let at = position(
-                    list,
-                    self.parcel
-                        .as_deref()
-                        .and_then(|p| self.board.parcel_key(p)),
-                );
-                self.parcel = step(list, at)
-                    .and_then(|k| self.board.parcel(k))
-                    .map(|p| p.declaration_no.to_string());
-            }
-            Screen::Holds => {
-                let list = &self.views.holds;
-                let at = position(
-                    list,
-                    self.hold.as_deref().and_then(|p| self.board.parcel_key(p)),
-                );
-                self.hold = step(list, at)
-                    .and_then(|k| self.board.parcel(k))
-                    .map(|p| p.declaration_no.to_string());
-            }
-            Screen::Detail => {
-                let scroll = i64::from(self.detail_scroll)
-                    .saturating_add(by)
-                    .clamp(0, 1000);
-                self.detail_scroll = scroll as u16;
-            }
+        let screen = self.screen;
+        if screen == Screen::Detail {
+            let scroll = i64::from(self.detail_scroll)
+                .saturating_add(by)
+                .clamp(0, 1000);
+            self.detail_scroll = scroll as u16;
+            return;
         }
+        let list = self.list(screen);
+        if list.is_empty() {
+            self.select(screen, None);
+            return;
+        }
+        let from = self
+            .selected_row(screen)
+            .map_or(if by > 0 { -1 } else { list.len() as i64 }, |i| i as i64);
+        let row = from.saturating_add(by).clamp(0, list.len() as i64 - 1) as usize;
+        let key = list[row];
+        self.rows[screen as usize] = row;
+        self.select(screen, Some(key));
     }
 
-    /// The row of the selection in a list (`None`: nothing selected).
+    /// The row of the selection in a list (`None`: nothing selected, or
+    /// not in the list). Cheap while the selection stays on the row
+    /// [`App::prepare`] last found it on; searched for only once it moved.
     pub fn selected_row(&self, screen: Screen) -> Option<usize> {
-        match screen {
-            Screen::Departures => position(
-                &self.views.departures,
-                self.train.as_deref().and_then(|t| self.board.train_key(t)),
-            ),
-            Screen::Train => position(
-                &self.views.containers,
-                self.container
-                    .as_deref()
-                    .and_then(|c| self.board.container_key(c)),
-            ),
-            Screen::Parcels => position(
-                &self.views.parcels,
-                self.parcel
-                    .as_deref()
-                    .and_then(|p| self.board.parcel_key(p)),
-            ),
-            Screen::Holds => position(
-                &self.views.holds,
-                self.hold.as_deref().and_then(|p| self.board.parcel_key(p)),
-            ),
-            Screen::Detail => None,
+        let key = self.selected_key(screen)?;
+        let list = self.list(screen);
+        let row = self.rows[screen as usize];
+        if list.get(row) == Some(&key) {
+            Some(row)
+        } else {
+            list.iter().position(|k| *k == key)
         }
     }
 }

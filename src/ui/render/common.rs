@@ -152,6 +152,19 @@ pub fn risk_counts(tally: &Tally, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// A tally's parcels and their counts by risk: `282 parcels  1✗ 4! 2H`.
+pub fn tally_line(tally: &Tally, words: &Labels, theme: &Theme) -> Line<'static> {
+    let mut line = risk_counts(tally, theme);
+    line.spans.insert(
+        0,
+        styled(
+            format!("{} {}  ", tally.parcels, words.parcels.to_lowercase()),
+            theme.normal,
+        ),
+    );
+    line
+}
+
 /// A bordered block with a title (in its own colours, not the border's).
 pub fn block<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
     let title_base = if theme.border.fg.is_some() {

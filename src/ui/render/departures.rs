@@ -72,12 +72,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         vec![w.train, w.departs, "D I T R", w.parcels, w.risk]
     };
-    let bar_width = if wide {
-        (area.width as usize).saturating_sub(15 + 16 + 9 + 19 + 7 + 16 + 15 + 12)
-    } else {
-        (area.width as usize).saturating_sub(8 + 15 + 7 + 14 + 10)
-    }
-    .clamp(4, 60);
+    // The bar takes what the fixed columns leave, less the column gaps,
+    // the borders, the pointer and a cell or two of margin.
+    let fixed: usize = widths
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => usize::from(*n),
+            _ => 0,
+        })
+        .sum();
+    let chrome = if wide { 12 } else { 10 };
+    let bar_width = (area.width as usize)
+        .saturating_sub(fixed + chrome)
+        .clamp(4, 60);
     let list = &app.views.departures;
     let row = |i: usize| -> Row<'static> {
         let Some(t) = app.board.train(list[i]) else {

@@ -12,6 +12,7 @@ use super::parcels::slack_text;
 use crate::board::parcel::{Happened, Moment, Parcel};
 use crate::domain::text::clean;
 use crate::domain::{Lang, Risk, Stage, StageState};
+use crate::triage::Outcome;
 use crate::ui::app::App;
 
 fn text(s: &str) -> String {
@@ -379,27 +380,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         left.push(Line::default());
         left.push(title(w.mine));
         for entry in mine {
-            let (state, style) = match &entry.outcome {
-                crate::triage::Outcome::Pending {
+            let (mark, style) = super::outcome_mark(&entry.outcome, theme);
+            let state = match &entry.outcome {
+                Outcome::Pending {
                     attempts,
                     last_error,
-                } => (
-                    format!(
-                        "… {attempts}{}",
-                        last_error
-                            .as_deref()
-                            .map_or(String::new(), |e| format!(" {}", text(e)))
-                    ),
-                    theme.key,
+                } => format!(
+                    "{mark} {attempts}{}",
+                    last_error
+                        .as_deref()
+                        .map_or(String::new(), |e| format!(" {}", text(e)))
                 ),
-                crate::triage::Outcome::Done { hold } => (
-                    format!("{} v{}", theme.glyphs.done, hold.version),
-                    theme.risk(Risk::OnTrack),
-                ),
-                crate::triage::Outcome::Refused { code, message } => (
-                    format!("{} {} {}", theme.glyphs.blocked, text(code), text(message)),
-                    theme.risk(Risk::AtRisk),
-                ),
+                Outcome::Done { hold } => format!("{mark} v{}", hold.version),
+                Outcome::Refused { code, message } => {
+                    format!("{mark} {} {}", text(code), text(message))
+                }
             };
             let note = entry
                 .intent

@@ -11,14 +11,14 @@ use super::common::{short, styled, words};
 use crate::domain::text::fit;
 use crate::domain::{Risk, Role};
 use crate::feeds::Feed;
-use crate::feeds::health::FeedState;
+use crate::feeds::health::{FeedHealth, FeedState};
 use crate::ui::app::{App, Screen};
 
 /// The feeds that are not ok, with their state.
-pub fn troubled_feeds(app: &App) -> Vec<(Feed, FeedState)> {
+pub fn troubled_feeds(app: &App) -> Vec<(&FeedHealth, FeedState)> {
     app.health
         .iter()
-        .map(|h| (h.feed, app.feed_state(h)))
+        .map(|h| (h, app.feed_state(h)))
         .filter(|(_, state)| *state != FeedState::Ok)
         .collect()
 }
@@ -141,11 +141,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), row(area, 0));
 
     // One loud line per feed in trouble, with how long and why.
-    for (n, (feed, state)) in troubled_feeds(app).into_iter().enumerate() {
-        let health = &app.health[match feed {
-            Feed::Railway => 0,
-            Feed::Customs => 1,
-        }];
+    for (n, (health, state)) in troubled_feeds(app).into_iter().enumerate() {
         let word = if state == FeedState::Down {
             w.down
         } else {
@@ -159,7 +155,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let text = format!(
             " {} {} {word} — {age} — {}",
             theme.glyphs.blocked,
-            feed_name(feed).to_uppercase(),
+            feed_name(health.feed).to_uppercase(),
             fit(error, (area.width as usize).saturating_sub(40))
         );
         frame.render_widget(

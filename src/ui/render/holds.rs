@@ -21,47 +21,34 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let margin = app.board.watch_margin();
     let wide = area.width >= 140;
     // The "my action" column appears once this terminal has acted.
-    let mine_column = wide && !app.outbox.entries().is_empty();
-    let mut widths: Vec<Constraint> = if wide {
+    let mine_column = wide && !app.outbox.is_empty();
+    let mut columns = if wide {
         vec![
-            Constraint::Length(18),
-            Constraint::Length(15),
-            Constraint::Length(26),
-            Constraint::Length(9),
-            Constraint::Length(14),
-            Constraint::Length(11),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Fill(1),
+            (w.declaration, Constraint::Length(18)),
+            (w.train, Constraint::Length(15)),
+            (w.reason, Constraint::Length(26)),
+            (w.placed, Constraint::Length(9)),
+            (w.claimed_by, Constraint::Length(14)),
+            (w.cutoff_in, Constraint::Length(11)),
+            (w.slack, Constraint::Length(7)),
+            (w.flags, Constraint::Length(6)),
         ]
     } else {
         vec![
-            Constraint::Length(18),
-            Constraint::Fill(1),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(6),
+            (w.declaration, Constraint::Length(18)),
+            (w.reason, Constraint::Fill(1)),
+            (w.claimed_by, Constraint::Length(10)),
+            (w.cutoff_in, Constraint::Length(10)),
+            (w.flags, Constraint::Length(6)),
         ]
-    };
-    let mut header = if wide {
-        vec![
-            w.declaration,
-            w.train,
-            w.reason,
-            w.placed,
-            w.claimed_by,
-            w.cutoff_in,
-            w.slack,
-            w.flags,
-            w.notes,
-        ]
-    } else {
-        vec![w.declaration, w.reason, w.claimed_by, w.cutoff_in, w.flags]
     };
     if mine_column {
-        widths.insert(8, Constraint::Length(25));
-        header.insert(8, w.mine);
+        columns.push((w.mine, Constraint::Length(25)));
     }
+    if wide {
+        columns.push((w.notes, Constraint::Fill(1)));
+    }
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = columns.into_iter().unzip();
     let list = &app.views.holds;
     let row = |i: usize| -> Row<'static> {
         let Some(p) = app.board.parcel(list[i]) else {

@@ -29,10 +29,14 @@ mod wall;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::app::{App, Screen};
+use super::theme::Theme;
+use crate::domain::{Lang, Risk};
+use crate::triage::Outcome;
 use common::{block, styled, words};
 
 /// The smallest terminal the board draws in.
@@ -80,18 +84,13 @@ fn draw_screen(frame: &mut Frame, app: &App) {
         confirm(frame, body, app, words(app).quit_wall.to_owned());
     }
     if let Some(intent) = &app.confirm {
-        let question = match app.options.lang {
-            crate::domain::Lang::En => format!(
-                "{} {}? y / n",
-                intent.action.label(app.options.lang),
-                intent.declaration_no
-            ),
-            crate::domain::Lang::Zh => format!(
-                "{} {}？ y / n",
-                intent.action.label(app.options.lang),
-                intent.declaration_no
-            ),
-        };
+        let lang = app.options.lang;
+        let mark = if lang == Lang::Zh { "？" } else { "?" };
+        let question = format!(
+            "{} {}{mark} y / n",
+            intent.action.label(lang),
+            intent.declaration_no
+        );
         confirm(frame, body, app, question);
     }
 }
@@ -103,32 +102,29 @@ pub struct TriageState {
     /// Where it stands, in one glyph.
     pub mark: &'static str,
     /// Its style.
-    pub style: ratatui::style::Style,
+    pub style: Style,
+}
+
+/// Where a triage action stands, in one glyph, and its style.
+pub fn outcome_mark(outcome: &Outcome, theme: &Theme) -> (&'static str, Style) {
+    match outcome {
+        Outcome::Pending { .. } => ("…", theme.key),
+        Outcome::Done { .. } => (theme.glyphs.done, theme.risk(Risk::OnTrack)),
+        Outcome::Refused { .. } => (theme.glyphs.blocked, theme.risk(Risk::AtRisk)),
+    }
 }
 
 /// This terminal's latest action on `declaration_no`, if any.
 pub fn triage_state(app: &App, declaration_no: &str) -> Option<TriageState> {
-    let theme = &app.options.theme;
-    let lang = app.options.lang;
-    let entry = *app.outbox.about(declaration_no).first()?;
-    let action = entry.intent.action.label(lang);
-    Some(match &entry.outcome {
-        crate::triage::Outcome::Pending { .. } => TriageState {
-            text: format!("{action}…"),
-            mark: "…",
-            style: theme.key,
-        },
-        crate::triage::Outcome::Done { .. } => TriageState {
-            text: format!("{action} {}", theme.glyphs.done),
-            mark: theme.glyphs.done,
-            style: theme.risk(crate::domain::Risk::OnTrack),
-        },
-        crate::triage::Outcome::Refused { code, .. } => TriageState {
-            text: format!("{action} {} {code}", theme.glyphs.blocked),
-            mark: theme.glyphs.blocked,
-            style: theme.risk(crate::domain::Risk::AtRisk),
-        },
-    })
+    let entry = app.outbox.latest_about(declaration_no)?;
+    let action = entry.intent.action.label(app.options.lang);
+    let (mark, style) = outcome_mark(&entry.outcome, &app.options.theme);
+    let text = match &entry.outcome {
+        Outcome::Pending { .. } => format!("{action}{mark}"),
+        Outcome::Done { .. } => format!("{action} {mark}"),
+        Outcome::Refused { code, .. } => format!("{action} {mark} {code}"),
+    };
+    Some(TriageState { text, mark, style })
 }
 
 /// In ASCII mode, every glyph the board draws with becomes its ASCII

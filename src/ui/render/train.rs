@@ -7,7 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row};
 
 use super::common::{
-    block, countdown, countdown_span, progress_bar, risk_counts, short, styled, table, words,
+    block, countdown, countdown_span, progress_bar, risk_counts, short, styled, table, tally_line,
+    words,
 };
 use crate::board::ContainerEntry;
 use crate::domain::TransshipmentStatus;
@@ -101,16 +102,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             theme.risk(crate::domain::Risk::Watch),
         )),
     };
-    let mut counts = risk_counts(&entry.tally, theme);
-    counts.spans.insert(
-        0,
-        styled(
-            format!("{} {}  ", entry.tally.parcels, w.parcels.to_lowercase()),
-            theme.normal,
-        ),
-    );
     frame.render_widget(
-        Paragraph::new(vec![first, counts]),
+        Paragraph::new(vec![first, tally_line(&entry.tally, w, theme)]),
         Rect {
             height: 2,
             ..summary

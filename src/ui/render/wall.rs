@@ -2,16 +2,20 @@
 //! parcels at risk, late or held (a large countdown, the parcels in trouble
 //! on top) and the holds; a banner shouts when a feed is stale.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row};
 
-use super::common::{countdown, risk_cell, styled, table, words};
+use super::common::{countdown, risk_cell, styled, table, tally_line, words};
 use super::header::troubled_feeds;
 use super::parcels::slack_text;
 use super::{bigtext, departures, holds};
+use crate::domain::Risk;
 use crate::domain::text::fit;
 use crate::feeds::health::FeedState;
 use crate::ui::app::{App, WallPage};
@@ -35,13 +39,13 @@ fn banner(frame: &mut Frame, area: Rect, app: &App) {
     let troubled = troubled_feeds(app);
     let what: Vec<String> = troubled
         .iter()
-        .map(|(feed, state)| {
+        .map(|(health, state)| {
             let word = if *state == FeedState::Down {
                 w.down
             } else {
                 w.stale
             };
-            format!("{} {word}", feed.as_str().to_uppercase())
+            format!("{} {word}", health.feed.as_str().to_uppercase())
         })
         .collect();
     let text = format!(
@@ -79,7 +83,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
     };
     let big = big_countdown(big_at, now);
     let big_style = if big_at - now < app.board.watch_margin() {
-        theme.risk(crate::domain::Risk::AtRisk)
+        theme.risk(Risk::AtRisk)
     } else {
         theme.title
     };
@@ -103,16 +107,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         format!("{big_what} · {}", countdown(big_at, now, lang)),
         theme.dim,
     )));
-    let t = &entry.tally;
-    let mut counts = super::common::risk_counts(t, theme);
-    counts.spans.insert(
-        0,
-        styled(
-            format!("{} {}  ", t.parcels, w.parcels.to_lowercase()),
-            theme.normal,
-        ),
-    );
-    lines.push(counts);
+    lines.push(tally_line(&entry.tally, w, theme));
     frame.render_widget(Paragraph::new(lines), top);
 
     // The train's parcels in trouble, worst first, one row per container
@@ -128,28 +123,30 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
                 .is_some_and(|p| p.assessment.risk.is_flagged())
         })
         .collect();
-    keys.sort_by_key(|k| {
+    keys.sort_by_cached_key(|k| {
         let p = app.board.parcel(*k).expect("member");
         let a = &p.assessment;
         (
             std::cmp::Reverse(a.risk),
             a.slack.unwrap_or(Duration::MAX),
-            p.declaration_no.to_string(),
+            &p.declaration_no,
         )
     });
-    let mut groups: Vec<(usize, usize, String)> = Vec::new();
+    // Parcels join the first group of their reason, container and risk,
+    // but for held ones, which always start their own.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut first_group: HashMap<(String, Option<&str>, Risk), usize> = HashMap::new();
     for key in keys {
         let p = app.board.parcel(key).expect("member");
-        let reason = p.assessment.reason.text(now, lang);
-        match groups.iter_mut().find(|(first, _, text)| {
-            let q = app.board.parcel(*first).expect("member");
-            *text == reason
-                && q.container_no == p.container_no
-                && q.assessment.risk == p.assessment.risk
-                && !p.is_held()
-        }) {
-            Some(group) => group.1 += 1,
-            None => groups.push((key, 1, reason)),
+        let a = &p.assessment;
+        let kind = (a.reason.text(now, lang), p.container_no.as_deref(), a.risk);
+        match first_group.entry(kind) {
+            Entry::Occupied(first) if !p.is_held() => groups[*first.get()].1 += 1,
+            Entry::Occupied(_) => groups.push((key, 1)),
+            Entry::Vacant(first) => {
+                first.insert(groups.len());
+                groups.push((key, 1));
+            }
         }
     }
     let widths = [
@@ -160,10 +157,10 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         Constraint::Fill(1),
     ];
     let row = |i: usize| -> Row<'static> {
-        let (key, count, reason) = &groups[i];
-        let p = app.board.parcel(*key).expect("member");
+        let (key, count) = groups[i];
+        let p = app.board.parcel(key).expect("member");
         let a = &p.assessment;
-        let who = if *count > 1 {
+        let who = if count > 1 {
             format!("{} +{}", p.declaration_no, count - 1)
         } else {
             p.declaration_no.to_string()
@@ -173,7 +170,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
             Cell::from(fit(p.container_no.as_deref().unwrap_or("-"), 11)),
             Cell::from(slack_text(a.slack)).style(theme.risk(a.risk)),
             risk_cell(a.risk, app),
-            Cell::from(fit(reason, 200)),
+            Cell::from(fit(&a.reason.text(now, lang), 200)),
         ])
     };
     let title = Line::from(styled(
@@ -206,10 +203,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if troubled {
         banner(frame, alarm, app);
     }
-    let pages = app.wall_pages();
-    let index = app.wall_page.0 % pages.len();
-    match pages[index] {
-        WallPage::Spotlight(key) => spotlight(frame, body, app, key, (index, pages.len())),
+    let shown = app.wall_page();
+    match shown.page {
+        WallPage::Spotlight(key) => spotlight(frame, body, app, key, (shown.index, shown.count)),
         WallPage::Holds => holds::render(frame, body, app),
         WallPage::AllClear => {
             let [title, list] =
@@ -217,7 +213,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             frame.render_widget(
                 Paragraph::new(Line::from(styled(
                     format!("{} {}", theme.glyphs.done, w.all_clear),
-                    theme.risk(crate::domain::Risk::OnTrack),
+                    theme.risk(Risk::OnTrack),
                 ))),
                 title,
             );
