@@ -394,6 +394,23 @@ fn stale_feed_on_the_wall() {
 }
 
 #[test]
+fn the_chinese_wall_names_the_stale_feed_in_chinese() {
+    let mut app = board_app(true);
+    app.options.lang = Lang::Zh;
+    customs_stale(&mut app);
+    app.prepare();
+    let drawn = draw(&app, 160, 48);
+    // Below the header's status and alarm lines, the banner's middle line.
+    let banner = drawn.row(3);
+    assert!(banner.contains("海关 数据过期"), "{banner:?}");
+    assert!(
+        !drawn.text.to_lowercase().contains("customs"),
+        "{}",
+        drawn.text
+    );
+}
+
+#[test]
 fn frozen_badge() {
     let mut app = board_app(false);
     drive(&mut app, &[Action::Freeze]);

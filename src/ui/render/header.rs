@@ -13,6 +13,7 @@ use crate::domain::{Risk, Role};
 use crate::feeds::Feed;
 use crate::feeds::health::{FeedHealth, FeedState};
 use crate::ui::app::{App, Screen};
+use crate::ui::labels::Labels;
 
 /// The feeds that are not ok, with their state.
 pub fn troubled_feeds(app: &App) -> Vec<(&FeedHealth, FeedState)> {
@@ -21,6 +22,24 @@ pub fn troubled_feeds(app: &App) -> Vec<(&FeedHealth, FeedState)> {
         .map(|h| (h, app.feed_state(h)))
         .filter(|(_, state)| *state != FeedState::Ok)
         .collect()
+}
+
+/// A feed's name in the board's words.
+fn feed_name(feed: Feed, w: &Labels) -> &'static str {
+    match feed {
+        Feed::Railway => w.railway,
+        Feed::Customs => w.customs,
+    }
+}
+
+/// A feed in trouble as the alarms shout it: `CUSTOMS STALE`.
+pub fn feed_alarm(feed: Feed, state: FeedState, w: &Labels) -> String {
+    let word = if state == FeedState::Down {
+        w.down
+    } else {
+        w.stale
+    };
+    format!("{} {word}", feed_name(feed, w).to_uppercase())
 }
 
 /// Lines the header needs: the status line, one per feed in trouble, and
@@ -53,10 +72,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         theme.glyphs.separator
     } else {
         theme.glyphs.separator.trim()
-    };
-    let feed_name = |feed: Feed| match feed {
-        Feed::Railway => w.railway,
-        Feed::Customs => w.customs,
     };
 
     // Line 1, most important first so that a narrow terminal cuts the
@@ -94,7 +109,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             FeedState::Stale => w.stale,
             FeedState::Down => w.down,
         };
-        let text = format!("{} {word}", feed_name(health.feed));
+        let text = format!("{} {word}", feed_name(health.feed, w));
         let style = if state == FeedState::Ok {
             theme.header
         } else {
@@ -142,20 +157,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
     // One loud line per feed in trouble, with how long and why.
     for (n, (health, state)) in troubled_feeds(app).into_iter().enumerate() {
-        let word = if state == FeedState::Down {
-            w.down
-        } else {
-            w.stale
-        };
         let age = health.age(app.local_now(health)).map_or_else(
             || "never answered".to_owned(),
             |a| format!("last good {} ago", short(a)),
         );
         let error = health.last_error.as_deref().unwrap_or("");
         let text = format!(
-            " {} {} {word} — {age} — {}",
+            " {} {} — {age} — {}",
             theme.glyphs.blocked,
-            feed_name(health.feed).to_uppercase(),
+            feed_alarm(health.feed, state, w),
             fit(error, (area.width as usize).saturating_sub(40))
         );
         frame.render_widget(

@@ -12,12 +12,11 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row};
 
 use super::common::{countdown, risk_cell, styled, table, tally_line, words};
-use super::header::troubled_feeds;
+use super::header::{feed_alarm, troubled_feeds};
 use super::parcels::slack_text;
 use super::{bigtext, departures, holds};
 use crate::domain::Risk;
 use crate::domain::text::fit;
-use crate::feeds::health::FeedState;
 use crate::ui::app::{App, WallPage};
 
 /// A countdown for large digits: `mm:ss` within the hour, else `h:mm`.
@@ -39,14 +38,7 @@ fn banner(frame: &mut Frame, area: Rect, app: &App) {
     let troubled = troubled_feeds(app);
     let what: Vec<String> = troubled
         .iter()
-        .map(|(health, state)| {
-            let word = if *state == FeedState::Down {
-                w.down
-            } else {
-                w.stale
-            };
-            format!("{} {word}", health.feed.as_str().to_uppercase())
-        })
+        .map(|(health, state)| feed_alarm(health.feed, *state, w))
         .collect();
     let text = format!(
         "{}  {}  {}",
