@@ -250,6 +250,26 @@ impl Default for Priors {
     }
 }
 
+impl Priors {
+    /// Each step's prior, minutes, to change in place.
+    fn by_step_mut(&mut self) -> [(Step, &mut f64); 7] {
+        [
+            (Step::Declaration, &mut self.declaration),
+            (Step::Review, &mut self.review),
+            (Step::Inspection, &mut self.inspection),
+            (Step::Hold, &mut self.hold),
+            (Step::Release, &mut self.release),
+            (Step::YardToQueue, &mut self.yard_to_queue),
+            (Step::Lift, &mut self.lift),
+        ]
+    }
+
+    /// Each step's prior, minutes.
+    fn by_step(&self) -> [(Step, f64); 7] {
+        self.clone().by_step_mut().map(|(step, m)| (step, *m))
+    }
+}
+
 impl Default for BoardConfig {
     fn default() -> Self {
         BoardConfig {
@@ -420,19 +440,8 @@ impl Config {
             "risk.quantile must be 0.5..=0.99",
         );
         need(self.risk.cranes >= 1, "risk.cranes must be at least 1");
-        let p = &self.risk.priors;
         need(
-            [
-                p.declaration,
-                p.review,
-                p.inspection,
-                p.hold,
-                p.release,
-                p.yard_to_queue,
-                p.lift,
-            ]
-            .iter()
-            .all(|m| *m > 0.0),
+            self.risk.priors.by_step().iter().all(|(_, m)| *m > 0.0),
             "risk.priors must all be positive",
         );
         need(
@@ -471,16 +480,7 @@ impl Config {
     pub fn compressed(mut self, factor: f64) -> Config {
         let r = &mut self.risk;
         r.watch_margin_minutes /= factor;
-        let p = &mut r.priors;
-        for m in [
-            &mut p.declaration,
-            &mut p.review,
-            &mut p.inspection,
-            &mut p.hold,
-            &mut p.release,
-            &mut p.yard_to_queue,
-            &mut p.lift,
-        ] {
+        for (_, m) in r.priors.by_step_mut() {
             *m /= factor;
         }
         self.board.keep_departed_minutes /= factor;
@@ -517,19 +517,15 @@ impl Config {
 
     /// The board's settings.
     pub fn board_settings(&self) -> BoardSettings {
-        let p = &self.risk.priors;
         BoardSettings {
             watch_margin: minutes(self.risk.watch_margin_minutes),
             quantile: self.risk.quantile,
-            priors: vec![
-                (Step::Declaration, minutes(p.declaration)),
-                (Step::Review, minutes(p.review)),
-                (Step::Inspection, minutes(p.inspection)),
-                (Step::Hold, minutes(p.hold)),
-                (Step::Release, minutes(p.release)),
-                (Step::YardToQueue, minutes(p.yard_to_queue)),
-                (Step::Lift, minutes(p.lift)),
-            ],
+            priors: self
+                .risk
+                .priors
+                .by_step()
+                .map(|(step, m)| (step, minutes(m)))
+                .to_vec(),
             cranes: self.risk.cranes,
             keep_departed: minutes(self.board.keep_departed_minutes),
         }

@@ -214,20 +214,38 @@ impl SimArgs {
             config.timetable.parcels_per_container_min = n;
             config.timetable.parcels_per_container_max = n;
         }
-        for name in &self.faults {
-            config.faults.set(name, true).map_err(|e| eyre!(e))?;
-        }
+        switch_on(&mut config, &self.faults)?;
         config.validate()?;
         Ok(config)
     }
 }
 
+/// Switches on the simulator's faults named by `--fault`.
+fn switch_on(config: &mut SimConfig, faults: &[String]) -> Result<()> {
+    for name in faults {
+        config.faults.set(name, true).map_err(|e| eyre!(e))?;
+    }
+    Ok(())
+}
+
+/// Where the simulated scenario starts: `--start`, else now.
+fn scenario_start(start: Option<&str>) -> Result<chrono::DateTime<chrono::Utc>> {
+    match start {
+        Some(text) => Ok(time::parse(text).wrap_err("--start")?),
+        None => Ok(chrono::Utc::now()),
+    }
+}
+
+/// A feed's client as configured, its token from the environment or its
+/// `token_file`.
+fn client(feed: Feed, config: &Config) -> Result<feeds::client::ApiClient> {
+    let token = feeds::token(feed, config, |name| std::env::var(name).ok())?;
+    Ok(feeds::client(feed, config, token)?)
+}
+
 async fn run_sim(args: SimArgs) -> Result<()> {
     let config = args.config()?;
-    let start = match &args.start {
-        Some(text) => time::parse(text).wrap_err("--start")?,
-        None => chrono::Utc::now(),
-    };
+    let start = scenario_start(args.start.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
@@ -257,12 +275,8 @@ async fn run_sim(args: SimArgs) -> Result<()> {
 /// Reads both feeds once and reports; the exit code says how it stands.
 async fn run_status(args: StatusArgs) -> Result<i32> {
     let config = args.feeds.config()?;
-    let client = |feed| -> Result<_> {
-        let token = feeds::token(feed, &config, |name| std::env::var(name).ok())?;
-        Ok(feeds::client(feed, &config, token)?)
-    };
-    let customs_client = client(Feed::Customs)?;
-    let mut railway = feeds::poller(client(Feed::Railway)?, &config);
+    let customs_client = client(Feed::Customs, &config)?;
+    let mut railway = feeds::poller(client(Feed::Railway, &config)?, &config);
     let mut customs = feeds::poller(customs_client.clone(), &config);
     let (railway_read, customs_read, officer) = tokio::join!(
         railway.read_once(3),
@@ -317,11 +331,10 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
 async fn run_board(args: BoardArgs) -> Result<()> {
     let config = args.feeds.config()?;
     let display = args.show.display(&config)?;
-    let client = |feed| -> Result<_> {
-        let token = feeds::token(feed, &config, |name| std::env::var(name).ok())?;
-        Ok(feeds::client(feed, &config, token)?)
-    };
-    let (railway, customs) = (client(Feed::Railway)?, client(Feed::Customs)?);
+    let (railway, customs) = (
+        client(Feed::Railway, &config)?,
+        client(Feed::Customs, &config)?,
+    );
     show_board(&config, &display, railway, customs).await
 }
 
@@ -353,13 +366,8 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
         seed: args.seed,
         ..SimConfig::default()
     };
-    for name in &args.faults {
-        sim_config.faults.set(name, true).map_err(|e| eyre!(e))?;
-    }
-    let start = match &args.start {
-        Some(text) => time::parse(text).wrap_err("--start")?,
-        None => chrono::Utc::now(),
-    };
+    switch_on(&mut sim_config, &args.faults)?;
+    let start = scenario_start(args.start.as_deref())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let running = sim::spawn(&sim_config, start, false, listener)?;
     let mut config = Config::load(args.config.as_deref(), std::env::vars())?

@@ -123,14 +123,12 @@ fn risk_counts(t: &Tally) -> RiskCounts {
 
 /// The stage a parcel is counted under and the state it is in there.
 pub fn stage_and_state(parcel: &Parcel) -> (&'static str, &'static str) {
-    let Some(stage) = parcel.path.current() else {
-        return ("ready", "done");
+    let state = match parcel.path.current().map(|stage| parcel.path.state(stage)) {
+        None => "done",
+        Some(StageState::Blocked) if parcel.is_held() => "held",
+        Some(other) => other.as_str(),
     };
-    let state = match parcel.path.state(stage) {
-        StageState::Blocked if parcel.is_held() => "held",
-        other => other.as_str(),
-    };
-    (stage.as_str(), state)
+    (Bucket::of(&parcel.path).as_str(), state)
 }
 
 fn train_report(t: &TrainEntry) -> Option<TrainReport> {
@@ -212,12 +210,16 @@ impl StatusReport {
             board.flagged().map(|(_, p)| p).collect()
         };
         // Most urgent first: the worst class, then the least slack.
-        parcels.sort_by_key(|p| {
+        let urgency = |p: &Parcel| {
             (
                 std::cmp::Reverse(p.assessment.risk),
                 p.assessment.slack.unwrap_or(Duration::MAX),
-                p.declaration_no.as_str().to_owned(),
             )
+        };
+        parcels.sort_by(|a, b| {
+            urgency(a)
+                .cmp(&urgency(b))
+                .then_with(|| a.declaration_no.as_str().cmp(b.declaration_no.as_str()))
         });
         StatusReport {
             generated_at: now,

@@ -12,7 +12,7 @@ use greenchannel::config::Config;
 use greenchannel::domain::{HoldActionKind, HoldActionRequest};
 use greenchannel::feeds::client::{ApiClient, FeedError, Timeouts, Token};
 use greenchannel::feeds::poller::{PollSettings, Poller};
-use greenchannel::feeds::{Feed, FeedMessage};
+use greenchannel::feeds::{Backoff, Feed, FeedMessage};
 use greenchannel::sim::{RunningSim, SimConfig};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -35,8 +35,10 @@ fn fast() -> PollSettings {
         page_size: 97,
         event_batch: 50,
         poll_interval: StdDuration::from_millis(20),
-        backoff_initial: StdDuration::from_millis(10),
-        backoff_max: StdDuration::from_millis(200),
+        backoff: Backoff {
+            initial: StdDuration::from_millis(10),
+            max: StdDuration::from_millis(200),
+        },
     }
 }
 
@@ -88,13 +90,7 @@ impl Drop for Follower {
 /// The feeds' facts (trains, containers, parcels; no verdicts, which rest
 /// on what each board has learned).
 fn facts(digest: BoardDigest) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let strip = |lines: Vec<String>| -> Vec<String> {
-        lines
-            .into_iter()
-            .map(|l| l.split(" seq=").next().expect("line").to_owned())
-            .collect()
-    };
-    (digest.trains, digest.containers, strip(digest.parcels))
+    (digest.trains, digest.containers, digest.parcels)
 }
 
 /// A board read afresh from the simulator, with no fault on.

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
 use greenchannel::domain::{HoldActionKind, HoldActionRequest};
+use greenchannel::feeds::Backoff;
 use greenchannel::feeds::Feed;
 use greenchannel::feeds::client::{ApiClient, Timeouts, Token};
 use greenchannel::sim::RunningSim;
 use greenchannel::triage::journal::Journal;
-use greenchannel::triage::sender::{self, Retry};
+use greenchannel::triage::sender;
 use greenchannel::triage::{Intent, Outcome, Report};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -36,8 +37,8 @@ fn client(sim: &RunningSim, token: &str) -> ApiClient {
     .expect("client")
 }
 
-fn quick_retry() -> Retry {
-    Retry {
+fn quick_retry() -> Backoff {
+    Backoff {
         initial: StdDuration::from_millis(20),
         max: StdDuration::from_millis(200),
     }
@@ -127,7 +128,7 @@ fn intent(number: &str, action: HoldActionKind, note: Option<&str>, version: u64
     )
 }
 
-/// Half the answers are lost on the way back: the sender asks again under
+/// The first answer is lost on the way back: the sender asks again under
 /// the same key until it hears, in order, and customs records each action
 /// once.
 #[tokio::test]
@@ -136,7 +137,7 @@ async fn lost_answers_are_asked_again_and_recorded_once() {
     let (number, version) = unclaimed_holds(&sim).await.remove(0);
     common::faults(
         &sim,
-        json!({"lost_answers": true, "lost_answer_share": 0.5}),
+        json!({"lost_answers": true, "lost_answer_share": 1.0}),
     )
     .await;
     let path = journal_path("lost_answers");
@@ -159,6 +160,13 @@ async fn lost_answers_are_asked_again_and_recorded_once() {
         .await
         .expect("sender takes it");
     intent_tx.send(note.clone()).await.expect("sender takes it");
+    let lost = tokio::time::timeout(StdDuration::from_secs(10), reports.recv())
+        .await
+        .expect("a report")
+        .expect("the sender is running");
+    assert_eq!(lost.key, claim.key, "the claim goes first");
+    assert!(lost.outcome.is_pending(), "its answer was lost: {lost:?}");
+    common::faults(&sim, json!({"lost_answers": false})).await;
     let done = finals(&mut reports, &[&claim.key, &note.key]).await;
 
     assert_eq!(

@@ -18,8 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use slab::Slab;
 
 use crate::domain::event::{
-    ContainerArrived, ContainerRebooked, HoldChanged, InspectionChanged, StatusChanged,
-    TrainUpdated, TransshipmentChanged,
+    ContainerArrived, ContainerRebooked, StatusChanged, TrainUpdated, TransshipmentChanged,
 };
 use crate::domain::risk::{
     self, Assessment, CustomsPhase, Estimates, ParcelFacts, Reason, Risk, RiskPolicy, ShedOutlook,
@@ -45,27 +44,6 @@ pub struct BoardSettings {
     pub cranes: u32,
     /// How long a departed or cancelled train stays on the board.
     pub keep_departed: Duration,
-}
-
-impl Default for BoardSettings {
-    fn default() -> Self {
-        let minutes = Duration::minutes;
-        BoardSettings {
-            watch_margin: minutes(20),
-            quantile: 0.8,
-            priors: vec![
-                (Step::Declaration, minutes(15)),
-                (Step::Review, minutes(30)),
-                (Step::Inspection, minutes(75)),
-                (Step::Hold, minutes(150)),
-                (Step::Release, minutes(15)),
-                (Step::YardToQueue, minutes(10)),
-                (Step::Lift, minutes(5)),
-            ],
-            cranes: 4,
-            keep_departed: minutes(120),
-        }
-    }
 }
 
 impl BoardSettings {
@@ -284,11 +262,6 @@ impl Board {
         self.settings.watch_margin
     }
 
-    /// The learned durations.
-    pub fn estimates(&self) -> &Estimates {
-        &self.estimates
-    }
-
     /// Counts for the whole board.
     pub fn totals(&self) -> &Tally {
         &self.totals
@@ -407,7 +380,7 @@ impl Board {
                 for train in trains {
                     self.upsert_train(train, seed, &mut applied);
                 }
-                self.refresh_shed();
+                self.refresh_shed(BTreeSet::new());
             }
             Delivery::CustomsSnapshot(declarations) => {
                 self.heard(1, now);
@@ -431,10 +404,13 @@ impl Board {
                 if let Some(last) = events.iter().map(|e| e.at).max() {
                     self.heard(0, last);
                 }
+                // Containers whose shed state an event changed: judged again
+                // once, after the shed is projected anew.
+                let mut shed_changed = BTreeSet::new();
                 for event in events {
-                    self.apply_railway(event, &mut applied);
+                    self.apply_railway(event, &mut applied, &mut shed_changed);
                 }
-                self.refresh_shed();
+                self.refresh_shed(shed_changed);
             }
             Delivery::CustomsEvents(events) => {
                 if let Some(last) = events.iter().map(|e| e.at).max() {
@@ -593,7 +569,12 @@ impl Board {
         }
     }
 
-    fn apply_railway(&mut self, event: Event<RailwayChange>, applied: &mut Applied) {
+    fn apply_railway(
+        &mut self,
+        event: Event<RailwayChange>,
+        applied: &mut Applied,
+        shed_changed: &mut BTreeSet<usize>,
+    ) {
         let seq = event.seq;
         let at = event.at;
         match event.change {
@@ -709,7 +690,7 @@ impl Board {
                     if let Some((shed, arrived)) = learned {
                         self.learn_from_shed(&shed, arrived);
                     }
-                    self.reassess_container(key);
+                    shed_changed.insert(key);
                 }
             }
             RailwayChange::Unknown { .. } => applied.unknown_types += 1,
@@ -897,19 +878,20 @@ impl Board {
     fn apply_customs(&mut self, event: Event<CustomsChange>, applied: &mut Applied) {
         let seq = event.seq;
         let at = event.at;
-        let number = match &event.change {
+        let change = match event.change {
             CustomsChange::DeclarationFiled(filed) => {
-                let mut declaration = *filed.declaration.clone();
+                let mut declaration = *filed.declaration;
                 declaration.seq = declaration.seq.max(seq);
-                let fresh = !self
-                    .parcel_keys
-                    .contains_key(declaration.declaration_no.as_str());
+                // A declaration without its filing time is dated by the
+                // event (one with it already has it in its timeline).
+                let undated = declaration.filed_at.is_none().then(|| {
+                    let number = declaration.declaration_no.as_str();
+                    (!self.parcel_keys.contains_key(number)).then(|| number.to_owned())
+                });
                 if self.upsert_declaration(declaration, false, at) {
                     applied.applied += 1;
-                    // A declaration without its filing time is dated by
-                    // the event (one with it already has it in its timeline).
-                    if fresh && filed.declaration.filed_at.is_none() {
-                        let key = self.parcel_keys[filed.declaration.declaration_no.as_str()];
+                    if let Some(Some(number)) = undated {
+                        let key = self.parcel_keys[number.as_str()];
                         self.parcels[key].record(at, Happened::Filed);
                     }
                 } else {
@@ -917,22 +899,16 @@ impl Board {
                 }
                 return;
             }
-            CustomsChange::StatusChanged(StatusChanged { declaration_no, .. })
-            | CustomsChange::InspectionSelected(InspectionChanged { declaration_no, .. })
-            | CustomsChange::InspectionStarted(InspectionChanged { declaration_no, .. })
-            | CustomsChange::InspectionCompleted(InspectionChanged { declaration_no, .. })
-            | CustomsChange::HoldPlaced(HoldChanged { declaration_no, .. })
-            | CustomsChange::HoldUpdated(HoldChanged { declaration_no, .. }) => {
-                declaration_no.clone()
-            }
-            CustomsChange::DeclarationRebooked(r) => r.declaration_no.clone(),
-            CustomsChange::HoldLifted(l) => l.declaration_no.clone(),
             CustomsChange::Unknown { .. } => {
                 applied.unknown_types += 1;
                 return;
             }
+            other => other,
         };
-        let Some(key) = self.parcel_keys.get(number.as_str()).copied() else {
+        let Some(key) = change
+            .declaration_no()
+            .and_then(|number| self.parcel_keys.get(number.as_str()).copied())
+        else {
             applied.orphans += 1;
             return;
         };
@@ -941,11 +917,11 @@ impl Board {
             return;
         }
         applied.applied += 1;
-        let phase = self.parcels[key].customs_phase();
         let p = &mut self.parcels[key];
         p.seq = seq;
-        match event.change {
+        match change {
             CustomsChange::StatusChanged(StatusChanged { status, .. }) => {
+                let phase = self.parcels[key].customs_phase();
                 self.learn_from_status(phase, &status.code, status.at);
                 let p = &mut self.parcels[key];
                 p.record(status.at, Happened::Status(status.code.clone()));
@@ -1134,7 +1110,9 @@ impl Board {
 
     /// Projects the shed and reassesses the parcels of every container
     /// whose outlook moved.
-    fn refresh_shed(&mut self) {
+    /// Projects the shed anew and judges again the parcels of containers
+    /// whose outlook moved, or whose shed state `changed`, once each.
+    fn refresh_shed(&mut self, mut changed: BTreeSet<usize>) {
         let now = self.now;
         let keys: Vec<usize> = self
             .containers
@@ -1168,7 +1146,13 @@ impl Board {
         let threshold = self.settings.watch_margin / 10;
         for (key, outlook) in keys.into_iter().zip(outlooks) {
             let old = std::mem::replace(&mut self.containers[key].outlook, outlook);
-            if outlook_moved(old, outlook, threshold) {
+            if changed.remove(&key) || outlook_moved(old, outlook, threshold) {
+                self.reassess_container(key);
+            }
+        }
+        // Changed containers outside the projection (their train gone).
+        for key in changed {
+            if self.containers.contains(key) {
                 self.reassess_container(key);
             }
         }
@@ -1181,7 +1165,7 @@ impl Board {
     /// (at most once a minute for all parcels), and lets departed trains go.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
-        self.refresh_shed();
+        self.refresh_shed(BTreeSet::new());
         let learned = self.estimates.refresh();
         let full_due = self
             .last_full_review
@@ -1283,7 +1267,7 @@ impl Board {
     pub fn review_all(&mut self, now: DateTime<Utc>) {
         self.now = now;
         self.estimates.refresh();
-        self.refresh_shed();
+        self.refresh_shed(BTreeSet::new());
         let keys: Vec<usize> = self.parcels.iter().map(|(k, _)| k).collect();
         for key in keys {
             self.reassess(key);
@@ -1325,13 +1309,16 @@ impl Board {
             })
             .collect();
         containers.sort();
-        let mut parcels: Vec<String> = self
-            .parcels
-            .iter()
-            .filter(|(_, p)| self.train_of(p).is_none_or(|t| !t.is_gone()))
-            .map(|(_, p)| {
+        let listed = || {
+            self.parcels
+                .iter()
+                .filter(|(_, p)| self.train_of(p).is_none_or(|t| !t.is_gone()))
+                .map(|(_, p)| p)
+        };
+        let mut parcels: Vec<String> = listed()
+            .map(|p| {
                 format!(
-                    "{} {:?} {:?} {} {} {:?} {:?} seq={} {:?} {:?}",
+                    "{} {:?} {:?} {} {} {:?} {:?}",
                     p.declaration_no,
                     p.train_id,
                     p.container_no,
@@ -1339,17 +1326,24 @@ impl Board {
                     p.status_at,
                     p.inspection,
                     p.hold,
-                    p.seq,
-                    p.assessment.risk,
-                    p.assessment.slack
                 )
             })
             .collect();
         parcels.sort();
+        let mut verdicts: Vec<String> = listed()
+            .map(|p| {
+                format!(
+                    "{} seq={} {:?} {:?}",
+                    p.declaration_no, p.seq, p.assessment.risk, p.assessment.slack
+                )
+            })
+            .collect();
+        verdicts.sort();
         BoardDigest {
             trains,
             containers,
             parcels,
+            verdicts,
         }
     }
 
@@ -1410,6 +1404,9 @@ pub struct BoardDigest {
     pub trains: Vec<String>,
     /// One line per container the railway knows.
     pub containers: Vec<String>,
-    /// One line per parcel.
+    /// One line per parcel: what the feeds said of it.
     pub parcels: Vec<String>,
+    /// One line per parcel: the last `seq` applied and the verdict, which
+    /// rests on what the board has learned as well.
+    pub verdicts: Vec<String>,
 }

@@ -322,16 +322,6 @@ impl Interner {
     pub fn sweep(&mut self) {
         self.texts.retain(|t| Arc::strong_count(t) > 1);
     }
-
-    /// Number of distinct texts.
-    pub fn len(&self) -> usize {
-        self.texts.len()
-    }
-
-    /// Whether nothing is interned.
-    pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
-    }
 }
 
 /// Builds the details of a declaration, interning repeated text.

@@ -21,15 +21,6 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    /// Every bucket, in path order.
-    pub const ALL: [Bucket; 5] = [
-        Bucket::Declaration,
-        Bucket::Inspection,
-        Bucket::Transshipment,
-        Bucket::Release,
-        Bucket::Ready,
-    ];
-
     /// The bucket of a path.
     pub fn of(path: &StagePath) -> Bucket {
         match path.current() {
@@ -58,7 +49,7 @@ impl Bucket {
 pub struct Tally {
     /// All parcels counted.
     pub parcels: u32,
-    /// By bucket, in [`Bucket::ALL`] order.
+    /// By bucket, in path order (ready last).
     pub stages: [u32; 5],
     /// By risk, in [`Risk::ALL`] order.
     pub risk: [u32; 5],

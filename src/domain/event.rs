@@ -229,6 +229,26 @@ changes!(
     }
 );
 
+impl CustomsChange {
+    /// The parcel it is about (none for a type this build does not know).
+    pub fn declaration_no(&self) -> Option<&DeclarationNo> {
+        match self {
+            CustomsChange::DeclarationFiled(f) => Some(&f.declaration.declaration_no),
+            CustomsChange::StatusChanged(StatusChanged { declaration_no, .. })
+            | CustomsChange::InspectionSelected(InspectionChanged { declaration_no, .. })
+            | CustomsChange::InspectionStarted(InspectionChanged { declaration_no, .. })
+            | CustomsChange::InspectionCompleted(InspectionChanged { declaration_no, .. })
+            | CustomsChange::HoldPlaced(HoldChanged { declaration_no, .. })
+            | CustomsChange::HoldUpdated(HoldChanged { declaration_no, .. }) => {
+                Some(declaration_no)
+            }
+            CustomsChange::DeclarationRebooked(r) => Some(&r.declaration_no),
+            CustomsChange::HoldLifted(l) => Some(&l.declaration_no),
+            CustomsChange::Unknown { .. } => None,
+        }
+    }
+}
+
 /// `train.scheduled`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainScheduled {

@@ -68,16 +68,6 @@ impl Stage {
             (Stage::Release, Lang::Zh) => "放",
         }
     }
-
-    /// The one-letter abbreviation (D, I, T, R).
-    pub fn letter(self) -> char {
-        match self {
-            Stage::Declaration => 'D',
-            Stage::Inspection => 'I',
-            Stage::Transshipment => 'T',
-            Stage::Release => 'R',
-        }
-    }
 }
 
 impl fmt::Display for Stage {

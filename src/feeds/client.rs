@@ -184,13 +184,23 @@ impl RawBatch {
     pub fn parse<C: Change>(&self) -> (Vec<Event<C>>, Vec<String>) {
         let mut good = Vec::with_capacity(self.events.len());
         let mut bad = Vec::new();
-        for raw in &self.events {
-            match serde_json::from_str::<Event<C>>(raw.get()) {
-                Ok(event) => good.push(event),
-                Err(e) => bad.push(e.to_string()),
-            }
-        }
+        parse_each(&self.events, &mut good, &mut bad);
         (good, bad)
+    }
+}
+
+/// Parses each raw object into `good`; the reasons of those that do not
+/// parse go to `bad`.
+pub(crate) fn parse_each<T: serde::de::DeserializeOwned>(
+    items: &[Box<RawValue>],
+    good: &mut Vec<T>,
+    bad: &mut Vec<String>,
+) {
+    for item in items {
+        match serde_json::from_str(item.get()) {
+            Ok(object) => good.push(object),
+            Err(e) => bad.push(e.to_string()),
+        }
     }
 }
 

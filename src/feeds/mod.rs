@@ -103,6 +103,33 @@ fn seconds(s: f64) -> StdDuration {
     StdDuration::from_secs_f64(s.max(0.0))
 }
 
+/// Waits that double after each failure in a row, up to a cap. The
+/// pollers, the triage sender and the officer lookup all pace themselves
+/// with it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The wait after the first failure.
+    pub initial: StdDuration,
+    /// The longest wait.
+    pub max: StdDuration,
+}
+
+impl Backoff {
+    /// The wait after `failures` failures in a row (none or one: `initial`).
+    pub fn after(&self, failures: u32) -> StdDuration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.initial.saturating_mul(1 << doublings).min(self.max)
+    }
+}
+
+/// The back-off of the settings.
+pub fn backoff(config: &Config) -> Backoff {
+    Backoff {
+        initial: seconds(config.feeds.backoff_initial_seconds),
+        max: seconds(config.feeds.backoff_max_seconds),
+    }
+}
+
 /// The client of a feed as configured.
 pub fn client(feed: Feed, config: &Config, token: Option<Token>) -> Result<ApiClient, FeedError> {
     let timeouts = Timeouts {
@@ -121,8 +148,7 @@ pub fn poller(client: ApiClient, config: &Config) -> Poller {
             page_size: f.page_size,
             event_batch: f.event_batch,
             poll_interval: seconds(f.poll_interval_seconds),
-            backoff_initial: seconds(f.backoff_initial_seconds),
-            backoff_max: seconds(f.backoff_max_seconds),
+            backoff: backoff(config),
         },
     )
 }
@@ -133,5 +159,21 @@ pub fn health_limits(config: &Config) -> HealthLimits {
     HealthLimits {
         stale_after: ms(config.feeds.stale_after_seconds),
         down_after: ms(config.feeds.down_after_seconds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_cap() {
+        let backoff = Backoff {
+            initial: StdDuration::from_secs(1),
+            max: StdDuration::from_secs(30),
+        };
+        let waits: Vec<u64> = (0..8).map(|n| backoff.after(n).as_secs()).collect();
+        assert_eq!(waits, [1, 1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(backoff.after(u32::MAX), StdDuration::from_secs(30));
     }
 }

@@ -5,13 +5,13 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::client::{ApiClient, FeedError, PageCache, RawBatch};
+use super::client::{ApiClient, FeedError, PageCache, RawBatch, parse_each};
 use super::health::FeedHealth;
-use super::{Feed, FeedMessage};
-use crate::domain::{CustomsChange, Declaration, Delivery, RailwayChange, Train};
+use super::{Backoff, Feed, FeedMessage};
+use crate::domain::{Change, CustomsChange, Declaration, Delivery, Event, RailwayChange, Train};
 
 /// How a poller paces itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,10 +22,8 @@ pub struct PollSettings {
     pub event_batch: u32,
     /// Between polls when the feed has nothing more.
     pub poll_interval: StdDuration,
-    /// First wait after a failure.
-    pub backoff_initial: StdDuration,
-    /// Longest wait after failures.
-    pub backoff_max: StdDuration,
+    /// Waits after failures.
+    pub backoff: Backoff,
 }
 
 /// What one step of polling gave.
@@ -50,17 +48,15 @@ pub struct Poller {
     last_failure: Option<FeedError>,
 }
 
-fn parse_items<T: serde::de::DeserializeOwned>(
-    items: &[Box<serde_json::value::RawValue>],
-    out: &mut Vec<T>,
-    bad: &mut Vec<String>,
-) {
-    for item in items {
-        match serde_json::from_str(item.get()) {
-            Ok(object) => out.push(object),
-            Err(e) => bad.push(e.to_string()),
-        }
-    }
+/// A batch of parsed events as a delivery, with its size and newest
+/// instant, and the reasons of the events that did not parse.
+fn delivery_of<C: Change>(
+    (events, bad): (Vec<Event<C>>, Vec<String>),
+    wrap: fn(Vec<Event<C>>) -> Delivery,
+) -> (Delivery, usize, Option<DateTime<Utc>>, Vec<String>) {
+    let newest = events.iter().map(|e| e.at).max();
+    let count = events.len();
+    (wrap(events), count, newest, bad)
 }
 
 impl Poller {
@@ -107,8 +103,8 @@ impl Poller {
                 })?);
             }
             match self.feed() {
-                Feed::Railway => parse_items(&page.body.items, &mut trains, &mut bad),
-                Feed::Customs => parse_items(&page.body.items, &mut declarations, &mut bad),
+                Feed::Railway => parse_each(&page.body.items, &mut trains, &mut bad),
+                Feed::Customs => parse_each(&page.body.items, &mut declarations, &mut bad),
             }
             match page.body.next_page_token {
                 Some(next) => token = Some(next),
@@ -146,18 +142,14 @@ impl Poller {
             ..
         } = &answer.body;
         let (delivery, count, newest, bad) = match self.feed() {
-            Feed::Railway => {
-                let (events, bad) = answer.body.parse::<RailwayChange>();
-                let newest = events.iter().map(|e| e.at).max();
-                let count = events.len();
-                (Delivery::RailwayEvents(events), count, newest, bad)
-            }
-            Feed::Customs => {
-                let (events, bad) = answer.body.parse::<CustomsChange>();
-                let newest = events.iter().map(|e| e.at).max();
-                let count = events.len();
-                (Delivery::CustomsEvents(events), count, newest, bad)
-            }
+            Feed::Railway => delivery_of(
+                answer.body.parse::<RailwayChange>(),
+                Delivery::RailwayEvents,
+            ),
+            Feed::Customs => delivery_of(
+                answer.body.parse::<CustomsChange>(),
+                Delivery::CustomsEvents,
+            ),
         };
         self.cursor = Some(next.clone());
         let now = Utc::now();
@@ -177,12 +169,7 @@ impl Poller {
 
     /// The wait after the current run of failures.
     fn backoff(&self, error: &FeedError) -> StdDuration {
-        let failures = self.health.failures.saturating_sub(1).min(20);
-        let base = self
-            .settings
-            .backoff_initial
-            .saturating_mul(1 << failures)
-            .min(self.settings.backoff_max);
+        let base = self.settings.backoff.after(self.health.failures);
         // Full jitter in the upper half: spread out, never immediate.
         let jittered = base.mul_f64(0.5 + fastrand::f64() * 0.5);
         match error.retry_after() {
@@ -203,11 +190,9 @@ impl Poller {
         match result {
             Ok(polled) => polled,
             Err(error) => {
-                if error == FeedError::CursorExpired {
+                let wait = if error == FeedError::CursorExpired {
                     // Take a fresh snapshot right away.
                     self.cursor = None;
-                }
-                let wait = if error == FeedError::CursorExpired {
                     StdDuration::ZERO
                 } else {
                     self.backoff(&error)

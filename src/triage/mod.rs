@@ -142,48 +142,61 @@ impl Outbox {
     }
 
     fn forget_old(&mut self) {
-        let finished: Vec<(u64, String)> = self
+        let finished = self
+            .entries
+            .values()
+            .filter(|e| !e.outcome.is_pending())
+            .count();
+        if finished <= KEEP_FINISHED {
+            return;
+        }
+        let mut oldest: Vec<(u64, String)> = self
             .entries
             .values()
             .filter(|e| !e.outcome.is_pending())
             .map(|e| (e.order, e.intent.key.clone()))
             .collect();
-        if finished.len() > KEEP_FINISHED {
-            let mut finished = finished;
-            finished.sort();
-            for (_, key) in &finished[..finished.len() - KEEP_FINISHED] {
-                self.entries.remove(key);
-            }
+        oldest.sort();
+        for (_, key) in &oldest[..finished - KEEP_FINISHED] {
+            self.entries.remove(key);
         }
     }
 
-    /// Every entry, oldest first.
-    pub fn entries(&self) -> Vec<&Entry> {
-        let mut entries: Vec<&Entry> = self.entries.values().collect();
+    /// The entries that `keep`, in the order they were made.
+    fn sorted(&self, keep: impl Fn(&Entry) -> bool) -> Vec<&Entry> {
+        let mut entries: Vec<&Entry> = self.entries.values().filter(|e| keep(e)).collect();
         entries.sort_by_key(|e| e.order);
         entries
     }
 
+    /// Every entry, oldest first.
+    pub fn entries(&self) -> Vec<&Entry> {
+        self.sorted(|_| true)
+    }
+
     /// Intents still waiting for an answer, oldest first.
     pub fn pending(&self) -> Vec<&Entry> {
-        let mut pending: Vec<&Entry> = self
-            .entries
-            .values()
-            .filter(|e| e.outcome.is_pending())
-            .collect();
-        pending.sort_by_key(|e| e.order);
-        pending
+        self.sorted(|e| e.outcome.is_pending())
     }
 
     /// The intents about one parcel, newest first.
     pub fn about(&self, declaration_no: &str) -> Vec<&Entry> {
-        let mut entries: Vec<&Entry> = self
-            .entries
+        let mut entries = self.sorted(|e| e.intent.declaration_no == declaration_no);
+        entries.reverse();
+        entries
+    }
+
+    /// The latest intent about one parcel.
+    pub fn latest_about(&self, declaration_no: &str) -> Option<&Entry> {
+        self.entries
             .values()
             .filter(|e| e.intent.declaration_no == declaration_no)
-            .collect();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.order));
-        entries
+            .max_by_key(|e| e.order)
+    }
+
+    /// Nothing asked yet (or all forgotten).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// One entry by key.
@@ -229,6 +242,14 @@ mod tests {
                 attempts: 1,
                 last_error: Some("no answer".into()),
             },
+        );
+        assert_eq!(
+            outbox.pending()[0].outcome,
+            Outcome::Pending {
+                attempts: 1,
+                last_error: Some("no answer".into()),
+            },
+            "the attempt is recorded"
         );
         assert_eq!(outbox.pending()[0].intent.key, key, "a retry keeps the key");
         outbox.update(

@@ -5,22 +5,13 @@
 //! Every step is written to the journal before it is reported.
 
 use std::collections::VecDeque;
-use std::time::Duration as StdDuration;
 
 use tokio::sync::mpsc;
 
 use super::journal::Journal;
 use super::{Intent, Outcome, Report};
+use crate::feeds::Backoff;
 use crate::feeds::client::{ApiClient, FeedError};
-
-/// How long to wait between attempts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Retry {
-    /// After the first failure.
-    pub initial: StdDuration,
-    /// At most.
-    pub max: StdDuration,
-}
 
 /// The outcome of one attempt.
 fn outcome_of(
@@ -55,7 +46,7 @@ pub async fn run(
     pending: Vec<Intent>,
     mut intents: mpsc::Receiver<Intent>,
     reports: mpsc::Sender<Report>,
-    retry: Retry,
+    backoff: Backoff,
 ) {
     let mut queue: VecDeque<(Intent, u32)> = pending.into_iter().map(|i| (i, 0)).collect();
     // When the front intent may be tried again (after a failed attempt).
@@ -111,8 +102,9 @@ pub async fn run(
         };
         if outcome.is_pending() {
             // The same intent again, under the same key, after a wait.
-            let doubled = retry.initial.saturating_mul(1 << (*attempts - 1).min(16));
-            let wait = doubled.min(retry.max).max(retry_after.unwrap_or_default());
+            let wait = backoff
+                .after(*attempts)
+                .max(retry_after.unwrap_or_default());
             not_before = Some(tokio::time::Instant::now() + wait);
         } else {
             queue.pop_front();

@@ -33,7 +33,7 @@ use crate::domain::Lang;
 use crate::feeds::client::ApiClient;
 use crate::feeds::{self, FeedMessage};
 use crate::triage::journal::Journal;
-use crate::triage::sender::{self, Retry};
+use crate::triage::sender;
 use app::{App, Effect, Options};
 use keymap::Keymap;
 use theme::{Theme, ThemeName};
@@ -178,10 +178,7 @@ pub async fn run(
         }
         None => None,
     };
-    let retry = Retry {
-        initial: StdDuration::from_secs_f64(config.feeds.backoff_initial_seconds),
-        max: StdDuration::from_secs_f64(config.feeds.backoff_max_seconds),
-    };
+    let backoff = feeds::backoff(config);
 
     let (to_board, mut from_feeds) = mpsc::channel::<FeedMessage>(256);
     let mut tasks = Vec::new();
@@ -192,7 +189,7 @@ pub async fn run(
         pending,
         intent_rx,
         report_tx,
-        retry,
+        backoff,
     )));
     for client in [railway, customs] {
         let poller = feeds::poller(client, config);
@@ -202,7 +199,7 @@ pub async fn run(
     // Who this token belongs to; asked again (with back-off) until customs
     // answers, since the board may start while customs is unreachable.
     tasks.push(tokio::spawn(async move {
-        let mut wait = retry.initial;
+        let mut failures = 0;
         loop {
             match whoami.whoami().await {
                 Ok(officer) => {
@@ -214,8 +211,8 @@ pub async fn run(
                     return;
                 }
                 Err(_) => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(retry.max);
+                    failures += 1;
+                    tokio::time::sleep(backoff.after(failures)).await;
                 }
             }
         }
