@@ -244,3 +244,39 @@ proptest! {
         prop_assert_eq!(shuffled.check_tallies(), Ok(()));
     }
 }
+
+/// What the board learns between two full reviews is not forgotten: the
+/// next tick after the minute judges every unfinished parcel again with
+/// it, even when nothing new was learned in that tick itself.
+#[test]
+fn durations_learned_between_full_reviews_are_used_at_the_next_one() {
+    let mut world = World::new(&SimConfig::default(), start());
+    let (railway_snapshot, customs_snapshot) = snapshot(&world);
+    let mut board = Board::new(settings(), start());
+    board.apply(railway_snapshot, start());
+    board.apply(customs_snapshot, start());
+    let mut heads = (world.railway_log().head(), world.customs_log().head());
+    // Follow the feeds to `at`, then tick there.
+    let mut follow = |board: &mut Board, at: DateTime<Utc>| {
+        world.advance_to(at);
+        let railway: Vec<Event<RailwayChange>> = events(world.railway_log(), heads.0);
+        let customs: Vec<Event<CustomsChange>> = events(world.customs_log(), heads.1);
+        heads = (world.railway_log().head(), world.customs_log().head());
+        board.apply(Delivery::RailwayEvents(railway), at);
+        board.apply(Delivery::CustomsEvents(customs), at);
+        board.tick(at);
+    };
+    let first_review = start() + Duration::minutes(2);
+    follow(&mut board, first_review);
+    // Learned within the minute: not yet a full review.
+    follow(&mut board, first_review + Duration::seconds(20));
+
+    let unfinished = board.parcels().filter(|(_, p)| !p.path.is_ready()).count();
+    let before = board.revision();
+    board.tick(first_review + Duration::seconds(70));
+    let judged = board.revision() - before;
+    assert!(
+        judged >= unfinished as u64,
+        "{judged} parcels judged again, of {unfinished} unfinished"
+    );
+}

@@ -144,6 +144,8 @@ pub struct Board {
     /// while its parcel's `queued_review` still names that instant.
     reviews: BinaryHeap<Reverse<(i64, usize)>>,
     last_full_review: Option<DateTime<Utc>>,
+    /// Durations were learned since the last full review.
+    learned_since_review: bool,
     strings: Interner,
     seeded_railway: bool,
     seeded_customs: bool,
@@ -215,6 +217,7 @@ impl Board {
             estimates,
             reviews: BinaryHeap::new(),
             last_full_review: None,
+            learned_since_review: false,
             strings: Interner::default(),
             seeded_railway: false,
             seeded_customs: false,
@@ -1166,11 +1169,13 @@ impl Board {
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
         self.refresh_shed(BTreeSet::new());
-        let learned = self.estimates.refresh();
+        // What is learned between full reviews waits for the next one.
+        self.learned_since_review |= self.estimates.refresh();
         let full_due = self
             .last_full_review
             .is_none_or(|last| now - last >= Duration::minutes(1));
-        if learned && full_due {
+        if self.learned_since_review && full_due {
+            self.learned_since_review = false;
             self.last_full_review = Some(now);
             let keys: Vec<usize> = self
                 .parcels
