@@ -9,6 +9,8 @@
 //! JSON and parsed back before the clock starts, so only the board is
 //! measured. Prints a table; the README quotes the figures.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration as Elapsed, Instant};
@@ -91,13 +93,7 @@ fn resident_bytes() -> usize {
     unsafe {
         malloc_trim(0);
     }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<usize>().ok())
-        .map_or(0, |kb| kb * 1024)
+    common::status_kib("VmRSS:").map_or(0, |kib| kib as usize * 1024)
 }
 
 /// Scenario time over which the events are followed.
@@ -180,15 +176,11 @@ fn ms(d: Elapsed) -> f64 {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs benchmark binaries too, without
-    // `--bench`: an unoptimised run there would take minutes and measure
-    // nothing.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        eprintln!("board_million is a benchmark: cargo bench --bench board_million");
+    if !common::measuring("board_million") {
         return;
     }
     let started = Instant::now();
-    let start: DateTime<Utc> = "2026-11-26T03:30:00Z".parse().expect("instant");
+    let start = common::start();
     let mut world = World::new(&SimConfig::million_parcels(), start);
     let stats = world.stats();
 

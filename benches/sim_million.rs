@@ -6,22 +6,16 @@
 //! serves it on a loopback port and pages through both snapshots over HTTP
 //! as a client would. Prints time and memory; the README quotes the figures.
 
+mod common;
+
 use std::time::Instant;
 
 use greenchannel::sim::{self, SimConfig};
 
 /// Peak and current resident memory of this process, in MiB.
 fn memory_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
+    let mib = |field| common::status_kib(field).map_or(f64::NAN, |kib| kib as f64 / 1024.0);
+    (mib("VmHWM:"), mib("VmRSS:"))
 }
 
 /// A snapshot page, skimmed: the objects are counted, not built.
@@ -78,15 +72,11 @@ async fn fetch_all(client: &reqwest::Client, url: &str) -> Fetched {
 
 #[tokio::main]
 async fn main() {
-    // `cargo test --all-targets` runs benchmark binaries too, without
-    // `--bench`: an unoptimised run there would take minutes and measure
-    // nothing.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        eprintln!("sim_million is a benchmark: cargo bench --bench sim_million");
+    if !common::measuring("sim_million") {
         return;
     }
     let config = SimConfig::million_parcels();
-    let start = "2026-11-26T03:30:00Z".parse().expect("instant");
+    let start = common::start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");

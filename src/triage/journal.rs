@@ -138,19 +138,20 @@ impl Journal {
 
     /// Writes down a new intent (before it is sent).
     pub fn intent(&mut self, intent: &Intent) -> io::Result<()> {
-        write_record(&mut self.file, &Record::Intent(intent.clone()))?;
-        self.file.sync_data()
+        self.append(&Record::Intent(intent.clone()))
     }
 
     /// Writes down where an intent stands.
     pub fn outcome(&mut self, key: &str, outcome: &Outcome) -> io::Result<()> {
-        write_record(
-            &mut self.file,
-            &Record::Outcome {
-                key: key.to_owned(),
-                outcome: outcome.clone(),
-            },
-        )?;
+        self.append(&Record::Outcome {
+            key: key.to_owned(),
+            outcome: outcome.clone(),
+        })
+    }
+
+    /// Adds a line and waits until it is on the disk.
+    fn append(&mut self, record: &Record) -> io::Result<()> {
+        write_record(&mut self.file, record)?;
         self.file.sync_data()
     }
 }

@@ -38,6 +38,19 @@ fn outcome_of(
     }
 }
 
+/// Writes to the journal, if there is one; a failure is logged, not
+/// fatal (the action is still sent, it only will not outlive a restart).
+fn write_down(
+    journal: &mut Option<Journal>,
+    write: impl FnOnce(&mut Journal) -> std::io::Result<()>,
+) {
+    if let Some(journal) = journal.as_mut()
+        && let Err(e) = write(journal)
+    {
+        tracing::warn!("triage journal {}: {e}", journal.path().display());
+    }
+}
+
 /// Sends intents until the board program goes away: those left pending
 /// in the journal first, then each new one.
 pub async fn run(
@@ -54,11 +67,7 @@ pub async fn run(
     // A new intent is written down before anything is sent.
     let take =
         |intent: Intent, queue: &mut VecDeque<(Intent, u32)>, journal: &mut Option<Journal>| {
-            if let Some(journal) = journal.as_mut()
-                && let Err(e) = journal.intent(&intent)
-            {
-                tracing::warn!("triage journal {}: {e}", journal.path().display());
-            }
+            write_down(journal, |j| j.intent(&intent));
             queue.push_back((intent, 0));
         };
     loop {
@@ -91,11 +100,7 @@ pub async fn run(
             .await;
         let retry_after = answer.as_ref().err().and_then(FeedError::retry_after);
         let outcome = outcome_of(answer, *attempts);
-        if let Some(journal) = journal.as_mut()
-            && let Err(e) = journal.outcome(&intent.key, &outcome)
-        {
-            tracing::warn!("triage journal {}: {e}", journal.path().display());
-        }
+        write_down(&mut journal, |j| j.outcome(&intent.key, &outcome));
         let report = Report {
             key: intent.key.clone(),
             outcome: outcome.clone(),
