@@ -92,6 +92,16 @@ impl Sim {
             .block_on(common::faults(&self.running, settings));
     }
 
+    /// Answers every request 503 from now on (an outage an hour long,
+    /// every hour).
+    fn fail_every_request(&self) {
+        self.faults(json!({
+            "outages": true,
+            "outage_every_seconds": 3600.0,
+            "outage_seconds": 3600.0
+        }));
+    }
+
     /// `(train_id, train_no)` of the trains not yet departed or cancelled,
     /// as the railway API lists them.
     fn upcoming_trains(&self) -> Vec<(String, String)> {
@@ -171,6 +181,16 @@ impl Board {
     /// The board on 160×48 against `sim`, with the viewer and officer tokens.
     fn start(sim: &Sim) -> Board {
         Board::start_with(sim, (160, 48), &[], &[])
+    }
+
+    /// The board on 160×48, a feed stale two seconds after its last answer.
+    fn start_quick_to_stale(sim: &Sim) -> Board {
+        Board::start_with(
+            sim,
+            (160, 48),
+            &[],
+            &["GREENCHANNEL_FEEDS_STALE_AFTER_SECONDS=2"],
+        )
     }
 
     /// The board in a terminal of `size` with more flags and environment.
@@ -396,6 +416,26 @@ fn titled(screen: &str, title: &str) -> bool {
     screen.lines().any(|l| l.starts_with(&format!("┌ {title}")))
 }
 
+/// Asserts the board ended with status 0, the terminal as it was, and its
+/// process gone.
+fn assert_ended_cleanly(board: &Board, pid: u32, how: &str) -> String {
+    let screen = board.wait_exited();
+    assert!(
+        screen.contains(CLEAN_EXIT),
+        "a clean exit after {how}:\n{screen}"
+    );
+    assert_eq!(
+        board.modes(),
+        SHELL_MODES,
+        "the terminal's modes after {how}"
+    );
+    assert!(
+        ends_within(pid, ENDS_WITHIN),
+        "the board process ended after {how}"
+    );
+    screen
+}
+
 /// Whether a word is a declaration number (`94022026E000056638`).
 fn is_declaration(word: &str) -> bool {
     word.len() == 18
@@ -403,17 +443,20 @@ fn is_declaration(word: &str) -> bool {
         && word.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// The declaration number a table row starts with, if it does.
+fn row_declaration(row: &str) -> Option<&str> {
+    row.trim_start_matches('│')
+        .trim_start_matches('▶')
+        .split_whitespace()
+        .next()
+        .filter(|w| is_declaration(w))
+}
+
 /// The rows of a table of parcels: lines whose first word is a declaration.
 fn parcel_rows(screen: &str) -> Vec<&str> {
     screen
         .lines()
-        .filter(|l| {
-            l.trim_start_matches('│')
-                .trim_start_matches('▶')
-                .split_whitespace()
-                .next()
-                .is_some_and(is_declaration)
-        })
+        .filter(|l| row_declaration(l).is_some())
         .collect()
 }
 
@@ -564,14 +607,11 @@ fn q_quits_and_restores_the_terminal() {
     let pid = board.pid();
     assert_eq!(board.modes(), BOARD_MODES);
     board.keys(&["q"]);
-    let screen = board.wait_exited();
-    assert!(screen.contains(CLEAN_EXIT), "a clean exit:\n{screen}");
+    let screen = assert_ended_cleanly(&board, pid, "q");
     assert!(
         !screen.contains("Departures"),
         "the normal screen again, not the board's:\n{screen}"
     );
-    assert_eq!(board.modes(), SHELL_MODES, "the terminal's modes after q");
-    assert!(ends_within(pid, ENDS_WITHIN), "the board process ended");
 }
 
 /// Sends the board `signal_name` and checks it ends at once, cleanly, with
@@ -587,13 +627,7 @@ fn a_signal_ends_the_board(signal_name: &str) {
         "the board still runs {ENDS_WITHIN:?} after SIG{signal_name}\n{}",
         board.screen()
     );
-    let screen = board.wait_exited();
-    assert!(screen.contains(CLEAN_EXIT), "a clean exit:\n{screen}");
-    assert_eq!(
-        board.modes(),
-        SHELL_MODES,
-        "the terminal's modes after SIG{signal_name}"
-    );
+    assert_ended_cleanly(&board, pid, &format!("SIG{signal_name}"));
 }
 
 #[test]
@@ -654,27 +688,15 @@ fn wall_asks_before_quitting() {
     board.keys(&["q"]);
     board.wait_for("the quit question again", |s| s.contains(question));
     board.keys(&["y"]);
-    let screen = board.wait_exited();
-    assert!(screen.contains(CLEAN_EXIT), "a clean exit:\n{screen}");
-    assert!(ends_within(pid, ENDS_WITHIN), "y ends the wall");
+    assert_ended_cleanly(&board, pid, "y on the wall");
 }
 
 #[test]
 fn feeds_that_fail_show_stale() {
     let sim = Sim::new();
-    let board = Board::start_with(
-        &sim,
-        (160, 48),
-        &[],
-        &["GREENCHANNEL_FEEDS_STALE_AFTER_SECONDS=2"],
-    );
+    let board = Board::start_quick_to_stale(&sim);
     board.wait_ready();
-    // Every request answered 503 from now on.
-    sim.faults(json!({
-        "outages": true,
-        "outage_every_seconds": 3600.0,
-        "outage_seconds": 3600.0
-    }));
+    sim.fail_every_request();
     let screen = board.wait_for("both feeds STALE in the header", |s| {
         header(s).contains("railway STALE") && header(s).contains("customs STALE")
     });
@@ -688,18 +710,9 @@ fn feeds_that_fail_show_stale() {
 fn stale_banner_counts_from_the_last_good_answer() {
     // The servers' clock an hour behind this machine's.
     let sim = Sim::at(Utc::now() - chrono::Duration::hours(1));
-    let board = Board::start_with(
-        &sim,
-        (160, 48),
-        &[],
-        &["GREENCHANNEL_FEEDS_STALE_AFTER_SECONDS=2"],
-    );
+    let board = Board::start_quick_to_stale(&sim);
     board.wait_ready();
-    sim.faults(json!({
-        "outages": true,
-        "outage_every_seconds": 3600.0,
-        "outage_seconds": 3600.0
-    }));
+    sim.fail_every_request();
     let screen = board.wait_for("the railway STALE banner", |s| {
         s.contains("RAILWAY STALE — last good")
     });
@@ -761,11 +774,7 @@ fn an_officer_claims_and_escalates_a_hold() {
     for _ in 0..index {
         board.keys(&["j"]);
     }
-    let parcel = rows[index]
-        .trim_start_matches('│')
-        .trim_start_matches('▶')
-        .split_whitespace()
-        .next()
+    let parcel = row_declaration(rows[index])
         .expect("a declaration")
         .to_owned();
     board.wait_for("the unclaimed hold selected", |s| {

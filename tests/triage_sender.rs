@@ -101,6 +101,27 @@ async fn hold(sim: &RunningSim, number: &str) -> Value {
     common::get_json(&url, OFFICER).await["hold"].clone()
 }
 
+/// A simulator whose every hold-action answer is lost on the way back,
+/// and a held parcel nobody claimed with its hold version.
+async fn hold_losing_answers() -> (RunningSim, String, u64) {
+    let sim = common::start_sim(common::triage_config()).await;
+    let (number, version) = unclaimed_holds(&sim).await.remove(0);
+    common::faults(
+        &sim,
+        json!({"lost_answers": true, "lost_answer_share": 1.0}),
+    )
+    .await;
+    (sim, number, version)
+}
+
+/// The sender's next report (within 10 s).
+async fn next_report(reports: &mut mpsc::Receiver<Report>) -> Report {
+    tokio::time::timeout(StdDuration::from_secs(10), reports.recv())
+        .await
+        .expect("a report")
+        .expect("the sender is running")
+}
+
 /// Reports until every key has a final outcome.
 async fn finals(reports: &mut mpsc::Receiver<Report>, keys: &[&str]) -> Vec<Report> {
     let mut done: Vec<Report> = Vec::new();
@@ -133,13 +154,7 @@ fn intent(number: &str, action: HoldActionKind, note: Option<&str>, version: u64
 /// once.
 #[tokio::test]
 async fn lost_answers_are_asked_again_and_recorded_once() {
-    let sim = common::start_sim(common::triage_config()).await;
-    let (number, version) = unclaimed_holds(&sim).await.remove(0);
-    common::faults(
-        &sim,
-        json!({"lost_answers": true, "lost_answer_share": 1.0}),
-    )
-    .await;
+    let (sim, number, version) = hold_losing_answers().await;
     let path = journal_path("lost_answers");
     let (journal, _) = Journal::open(&path).expect("journal opens");
     let Running {
@@ -160,10 +175,7 @@ async fn lost_answers_are_asked_again_and_recorded_once() {
         .await
         .expect("sender takes it");
     intent_tx.send(note.clone()).await.expect("sender takes it");
-    let lost = tokio::time::timeout(StdDuration::from_secs(10), reports.recv())
-        .await
-        .expect("a report")
-        .expect("the sender is running");
+    let lost = next_report(&mut reports).await;
     assert_eq!(lost.key, claim.key, "the claim goes first");
     assert!(lost.outcome.is_pending(), "its answer was lost: {lost:?}");
     common::faults(&sim, json!({"lost_answers": false})).await;
@@ -200,13 +212,7 @@ async fn lost_answers_are_asked_again_and_recorded_once() {
 /// even though the first attempt reached customs.
 #[tokio::test]
 async fn an_unanswered_intent_survives_a_restart() {
-    let sim = common::start_sim(common::triage_config()).await;
-    let (number, version) = unclaimed_holds(&sim).await.remove(0);
-    common::faults(
-        &sim,
-        json!({"lost_answers": true, "lost_answer_share": 1.0}),
-    )
-    .await;
+    let (sim, number, version) = hold_losing_answers().await;
     let path = journal_path("restart");
     let claim = intent(
         &number,
@@ -225,10 +231,7 @@ async fn an_unanswered_intent_survives_a_restart() {
             .send(claim.clone())
             .await
             .expect("sender takes it");
-        let report = tokio::time::timeout(StdDuration::from_secs(10), reports.recv())
-            .await
-            .expect("a report")
-            .expect("the sender is running");
+        let report = next_report(&mut reports).await;
         assert!(report.outcome.is_pending(), "{report:?}");
         task.abort();
     }
