@@ -15,18 +15,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use common::{OFFICER, OFFICER_2, SUPERVISOR, VIEWER};
 use greenchannel::sim::{RunningSim, SimConfig};
 use jsonschema::Validator;
 use reqwest::header::{CONTENT_TYPE, DATE};
 use serde_json::{Value, json};
 
-const VIEWER: &str = "demo-viewer";
-const OFFICER: &str = "demo-officer";
-const OFFICER_2: &str = "demo-officer-2";
-const SUPERVISOR: &str = "demo-supervisor";
-
 /// The media type of every JSON answer (README, "media type").
 const JSON_MEDIA_TYPE: &str = "application/json; charset=utf-8";
+
+/// The most pages a list may have, or batches a feed read may take, before
+/// the test fails rather than walking on forever.
+const MAX_PAGES: usize = 10_000;
 
 /// A well-formed inventory number no simulator parcel has.
 const UNKNOWN_DECLARATION: &str = "94022026E999999999";
@@ -52,6 +52,30 @@ impl Api {
         match self {
             Api::Railway => sim.railway_url(),
             Api::Customs => sim.customs_url(),
+        }
+    }
+
+    /// The snapshot list (`listTrains`, `listDeclarations`).
+    fn snapshot_path(self) -> &'static str {
+        match self {
+            Api::Railway => "/v1/trains",
+            Api::Customs => "/v1/declarations",
+        }
+    }
+
+    /// The field of a snapshot page that lists its objects.
+    fn snapshot_field(self) -> &'static str {
+        match self {
+            Api::Railway => "trains",
+            Api::Customs => "declarations",
+        }
+    }
+
+    /// The schema of a snapshot page.
+    fn page_schema(self) -> &'static str {
+        match self {
+            Api::Railway => "TrainPage",
+            Api::Customs => "DeclarationPage",
         }
     }
 
@@ -399,96 +423,102 @@ fn text<'v>(value: &'v Value, field: &str) -> &'v str {
     })
 }
 
-/// Reads every page of a snapshot (`listTrains` or `listDeclarations`),
-/// each against `page_schema`; the first page must carry a cursor and later
-/// pages `cursor: null`. Returns the items of all pages, the snapshot's
-/// cursor and the number of pages.
+/// Reads every page of the snapshot of `api`, each against its page
+/// schema; the first page must carry a cursor and later pages
+/// `cursor: null`. Returns the items of all pages, the snapshot's cursor and
+/// the number of pages.
 async fn snapshot(
     client: &Client<'_>,
     api: Api,
-    path: &str,
-    field: &str,
     query: &[(&str, &str)],
-    page_schema: &str,
 ) -> (Vec<Value>, String, usize) {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    let mut token: Option<String> = None;
-    let mut pages = 0;
-    loop {
+    let path = api.snapshot_path();
+    let url = client.url(api, path, query);
+    let pages = common::walk_pages(&url, MAX_PAGES, async |token| {
         let mut params = query.to_vec();
-        if let Some(token) = &token {
-            params.push(("page_token", token.as_str()));
+        if let Some(token) = token {
+            params.push(("page_token", token));
         }
-        let page = client.read(api, path, &params, page_schema).await;
-        pages += 1;
-        let context = client.url(api, path, &params);
-        if pages == 1 {
-            let first = page["cursor"]
-                .as_str()
-                .unwrap_or_else(|| panic!("GET {context}: the first page carries no cursor"));
-            cursor = Some(first.to_owned());
-        } else {
-            assert_eq!(
-                page.get("cursor"),
-                Some(&Value::Null),
-                "GET {context}: a later page must carry cursor: null"
-            );
-        }
-        all.extend(items(&page, field).iter().cloned());
-        match &page["next_page_token"] {
-            Value::String(next) => token = Some(next.clone()),
-            _ => break,
-        }
+        let page = client.read(api, path, &params, api.page_schema()).await;
+        let next = common::next_page_token(&page);
+        (page, next)
+    })
+    .await;
+    let cursor = pages[0]["cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("GET {url}: the first page carries no cursor"))
+        .to_owned();
+    for (i, page) in pages.iter().enumerate().skip(1) {
+        assert_eq!(
+            page.get("cursor"),
+            Some(&Value::Null),
+            "GET {url}: page {} must carry cursor: null",
+            i + 1
+        );
     }
-    (all, cursor.expect("a first page"), pages)
+    let all = pages
+        .iter()
+        .flat_map(|page| items(page, api.snapshot_field()))
+        .cloned()
+        .collect();
+    (all, cursor, pages.len())
 }
 
 /// Every page of `listHolds`; each listed declaration must be held.
 async fn holds(client: &Client<'_>, page_size: &str) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let path = "/v1/holds";
+    let pages = common::walk_pages(path, MAX_PAGES, async |token| {
         let mut params = vec![("page_size", page_size)];
-        if let Some(token) = &token {
-            params.push(("page_token", token.as_str()));
+        if let Some(token) = token {
+            params.push(("page_token", token));
         }
         let page = client
-            .read(Api::Customs, "/v1/holds", &params, "DeclarationPage")
+            .read(Api::Customs, path, &params, "DeclarationPage")
             .await;
-        for declaration in items(&page, "declarations") {
-            assert!(
-                declaration["hold"].is_object(),
-                "GET /v1/holds lists {} without a hold",
-                text(declaration, "declaration_no")
-            );
-        }
-        all.extend(items(&page, "declarations").iter().cloned());
-        match &page["next_page_token"] {
-            Value::String(next) => token = Some(next.clone()),
-            _ => return all,
-        }
+        let next = common::next_page_token(&page);
+        (page, next)
+    })
+    .await;
+    let all: Vec<Value> = pages
+        .iter()
+        .flat_map(|page| items(page, "declarations"))
+        .cloned()
+        .collect();
+    for declaration in &all {
+        assert!(
+            declaration["hold"].is_object(),
+            "GET /v1/holds lists {} without a hold",
+            text(declaration, "declaration_no")
+        );
     }
+    all
 }
 
 /// Reads a feed from `cursor` until `has_more` is false: every batch
 /// against `EventBatch` (which checks each envelope against `Event`) and
-/// every event's `data` against the schema its type names. Moves `cursor`
-/// to the batch's `next` and returns the events read.
+/// every event's `data` against the schema its type names; an event type
+/// the contract does not name only while the simulator's `unknown_codes`
+/// fault is on. Moves `cursor` to the batch's `next` and returns the events
+/// read.
 async fn read_events(client: &Client<'_>, api: Api, cursor: &mut String) -> Vec<Value> {
+    let unknown_allowed = client.sim.state.world().faults().unknown_codes;
     let mut events = Vec::new();
-    loop {
+    for _ in 0..MAX_PAGES {
         let query = [("after", cursor.as_str())];
         let context = format!("GET {}", client.url(api, "/v1/events", &query));
         let batch = client.read(api, "/v1/events", &query, "EventBatch").await;
         for event in items(&batch, "events") {
             let event_type = text(event, "type");
-            if let Some(schema) = api.data_schema(event_type) {
-                let context = format!(
-                    "{context}: data of event {} ({event_type})",
-                    text(event, "event_id")
-                );
-                assert_valid(api, schema, &event["data"], &context);
+            let context = format!(
+                "{context}: data of event {} ({event_type})",
+                text(event, "event_id")
+            );
+            match api.data_schema(event_type) {
+                Some(schema) => assert_valid(api, schema, &event["data"], &context),
+                None => assert!(
+                    unknown_allowed,
+                    "{context}: a type the contract does not name, without unknown_codes"
+                ),
             }
         }
         events.extend(items(&batch, "events").iter().cloned());
@@ -497,6 +527,7 @@ async fn read_events(client: &Client<'_>, api: Api, cursor: &mut String) -> Vec<
             return events;
         }
     }
+    panic!("{api:?} events: has_more for {MAX_PAGES} batches");
 }
 
 /// Follows both feeds (each from its snapshot cursor) while the paused
@@ -592,15 +623,7 @@ async fn railway_snapshot_objects_and_events_follow_the_contract() {
     let sim = common::start_sim(SimConfig::default()).await;
     let client = Client::new(&sim);
 
-    let (trains, cursor, pages) = snapshot(
-        &client,
-        Api::Railway,
-        "/v1/trains",
-        "trains",
-        &[("page_size", "3")],
-        "TrainPage",
-    )
-    .await;
+    let (trains, cursor, pages) = snapshot(&client, Api::Railway, &[("page_size", "3")]).await;
     assert!(pages >= 2, "{} trains fit one page of 3", trains.len());
     read_trains_one_by_one(&client, &trains).await;
 
@@ -640,15 +663,8 @@ async fn customs_snapshot_objects_and_events_follow_the_contract() {
         assert_eq!(me["role"], role, "whoami as {token}");
     }
 
-    let (declarations, cursor, pages) = snapshot(
-        &client,
-        Api::Customs,
-        "/v1/declarations",
-        "declarations",
-        &[("page_size", "200")],
-        "DeclarationPage",
-    )
-    .await;
+    let (declarations, cursor, pages) =
+        snapshot(&client, Api::Customs, &[("page_size", "200")]).await;
     assert!(
         pages >= 2,
         "{} declarations fit one page",
@@ -659,10 +675,7 @@ async fn customs_snapshot_objects_and_events_follow_the_contract() {
     let (of_train, _, _) = snapshot(
         &client,
         Api::Customs,
-        "/v1/declarations",
-        "declarations",
         &[("train_id", train_id), ("page_size", "200")],
-        "DeclarationPage",
     )
     .await;
     assert!(!of_train.is_empty(), "no declarations of {train_id}");
@@ -712,9 +725,9 @@ async fn hold_actions_answer_as_the_contract_says() {
     let first_page = client
         .read(
             customs,
-            "/v1/declarations",
+            customs.snapshot_path(),
             &[("page_size", "200")],
-            "DeclarationPage",
+            customs.page_schema(),
         )
         .await;
     let mut cursor = text(&first_page, "cursor").to_owned();
@@ -854,10 +867,8 @@ async fn refused_requests_answer_contract_errors() {
             .await
             .expect_error(401, api, None);
     }
-    for (api, snapshot, page_schema) in [
-        (Api::Railway, "/v1/trains", "TrainPage"),
-        (Api::Customs, "/v1/declarations", "DeclarationPage"),
-    ] {
+    for api in [Api::Railway, Api::Customs] {
+        let (snapshot, page_schema) = (api.snapshot_path(), api.page_schema());
         client
             .get(api, "/v1/events", &[("after", "garbage")], Some(VIEWER))
             .await
@@ -908,24 +919,8 @@ async fn faulty_content_still_follows_the_contract() {
     )
     .await;
 
-    let (_, railway_cursor, _) = snapshot(
-        &client,
-        Api::Railway,
-        "/v1/trains",
-        "trains",
-        &[],
-        "TrainPage",
-    )
-    .await;
-    let (_, customs_cursor, _) = snapshot(
-        &client,
-        Api::Customs,
-        "/v1/declarations",
-        "declarations",
-        &[],
-        "DeclarationPage",
-    )
-    .await;
+    let (_, railway_cursor, _) = snapshot(&client, Api::Railway, &[]).await;
+    let (_, customs_cursor, _) = snapshot(&client, Api::Customs, &[]).await;
     let mut feeds = [
         (Api::Railway, railway_cursor),
         (Api::Customs, customs_cursor),
@@ -943,25 +938,9 @@ async fn faulty_content_still_follows_the_contract() {
         );
     }
 
-    let (trains, _, _) = snapshot(
-        &client,
-        Api::Railway,
-        "/v1/trains",
-        "trains",
-        &[],
-        "TrainPage",
-    )
-    .await;
+    let (trains, _, _) = snapshot(&client, Api::Railway, &[]).await;
     read_trains_one_by_one(&client, &trains).await;
-    let (declarations, _, _) = snapshot(
-        &client,
-        Api::Customs,
-        "/v1/declarations",
-        "declarations",
-        &[],
-        "DeclarationPage",
-    )
-    .await;
+    let (declarations, _, _) = snapshot(&client, Api::Customs, &[]).await;
     let held = holds(&client, "200").await;
     read_declarations_one_by_one(&client, declarations.iter().step_by(50).chain(&held)).await;
 

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
+use common::{OFFICER, OFFICER_2, SUPERVISOR, VIEWER};
 use greenchannel::domain::{
     Change, CustomsChange, DeclarationPage, Event, RailwayChange, TrainPage,
 };
@@ -16,11 +17,6 @@ use greenchannel::sim::{RunningSim, SimConfig};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, IF_NONE_MATCH};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-
-const VIEWER: &str = "demo-viewer";
-const OFFICER: &str = "demo-officer";
-const OFFICER_2: &str = "demo-officer-2";
-const SUPERVISOR: &str = "demo-supervisor";
 
 // ----- helpers -----------------------------------------------------------------
 
@@ -178,16 +174,19 @@ struct Snapshot {
 /// `page_size` at a time, checking the cursor and page-token rules.
 async fn snapshot(url: &str, key: &str, page_size: usize, query: &[(&str, &str)]) -> Snapshot {
     let size = page_size.to_string();
-    let mut items = Vec::new();
-    let mut cursor = None;
-    let mut token: Option<String> = None;
-    for pages in 1..=10_000 {
+    let pages = common::walk_pages(url, 10_000, async |token| {
         let mut params = query.to_vec();
         params.push(("page_size", &size));
-        if let Some(token) = &token {
+        if let Some(token) = token {
             params.push(("page_token", token));
         }
         let page = get_ok(url, VIEWER, &params).await;
+        let next = common::next_page_token(&page);
+        (page, next)
+    })
+    .await;
+    let mut items = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
         let got = page[key].as_array().unwrap_or_else(|| panic!("no {key}"));
         assert!(
             got.len() <= page_size,
@@ -195,31 +194,24 @@ async fn snapshot(url: &str, key: &str, page_size: usize, query: &[(&str, &str)]
             got.len()
         );
         items.extend(got.iter().cloned());
-        if pages == 1 {
-            let first = page["cursor"]
-                .as_str()
-                .expect("the first page carries cursor");
-            cursor = Some(first.to_owned());
-        } else {
+        if i > 0 {
             assert_eq!(
                 page.get("cursor"),
                 Some(&Value::Null),
-                "page {pages} of {url} must carry cursor: null"
+                "page {} of {url} must carry cursor: null",
+                i + 1
             );
         }
-        match page.get("next_page_token") {
-            Some(Value::Null) => {
-                return Snapshot {
-                    items,
-                    cursor: cursor.expect("first page seen"),
-                    pages,
-                };
-            }
-            Some(Value::String(next)) => token = Some(next.clone()),
-            other => panic!("next_page_token must be a string or null, got {other:?}"),
-        }
     }
-    panic!("{url}: more than 10000 pages");
+    let cursor = pages[0]["cursor"]
+        .as_str()
+        .expect("the first page carries cursor")
+        .to_owned();
+    Snapshot {
+        items,
+        cursor,
+        pages: pages.len(),
+    }
 }
 
 /// The event cursor of a snapshot taken now.
@@ -436,27 +428,21 @@ async fn unknown_page_tokens_get_400() {
 
 /// Every page of `/v1/holds`, `page_size` at a time.
 async fn held_list(url: &str, page_size: &str) -> Vec<Value> {
-    let mut held = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..10_000 {
+    let pages = common::walk_pages(url, 10_000, async |token| {
         let mut query = vec![("page_size", page_size)];
-        if let Some(token) = &token {
+        if let Some(token) = token {
             query.push(("page_token", token));
         }
         let page = get_ok(url, VIEWER, &query).await;
-        held.extend(
-            page["declarations"]
-                .as_array()
-                .expect("declarations")
-                .iter()
-                .cloned(),
-        );
-        match &page["next_page_token"] {
-            Value::String(next) => token = Some(next.clone()),
-            _ => return held,
-        }
-    }
-    panic!("{url}: more than 10000 pages");
+        let next = common::next_page_token(&page);
+        (page, next)
+    })
+    .await;
+    pages
+        .iter()
+        .flat_map(|page| page["declarations"].as_array().expect("declarations"))
+        .cloned()
+        .collect()
 }
 
 /// Held declarations read one at a time equal the single big page, most urgent train first.
@@ -1474,12 +1460,11 @@ async fn outages_fault_answers_503() {
     for (url, query) in &cases {
         let answer = get(url, VIEWER, query).await;
         answer.assert_error(503, "unavailable", url);
-        if let Some(retry_after) = answer.header("retry-after") {
-            assert!(
-                retry_after.parse::<u32>().is_ok(),
-                "Retry-After {retry_after:?}"
-            );
-        }
+        let retry_after = answer.header("retry-after").expect("Retry-After");
+        assert!(
+            retry_after.parse::<u32>().is_ok(),
+            "Retry-After {retry_after:?}"
+        );
     }
     common::faults(&sim, json!({"outages": false})).await;
     for (url, query) in &cases {
@@ -1642,24 +1627,19 @@ async fn hostile_text_fault_brings_text_that_still_parses() {
     common::faults(&sim, json!({"hostile_text": true})).await;
     common::advance(&sim, 900.0).await;
 
-    let mut bodies = Vec::new();
-    let mut token: Option<String> = None;
-    for pages in 1.. {
-        assert!(pages < 100, "the declaration pages never end");
+    let url = declarations_url(&sim);
+    let mut bodies = common::walk_pages(&url, 99, async |token| {
         let mut query = vec![("page_size", "300")];
-        if let Some(token) = &token {
+        if let Some(token) = token {
             query.push(("page_token", token));
         }
-        let answer = get(&declarations_url(&sim), VIEWER, &query).await;
+        let answer = get(&url, VIEWER, &query).await;
         assert_eq!(answer.status, 200);
         let page: DeclarationPage = serde_json::from_str(&answer.body)
             .unwrap_or_else(|e| panic!("a declaration page does not parse: {e}"));
-        bodies.push(answer.body);
-        match page.next_page_token {
-            Some(next) => token = Some(next),
-            None => break,
-        }
-    }
+        (answer.body, page.next_page_token)
+    })
+    .await;
     let holds = get(
         &format!("{}/v1/holds", sim.customs_url()),
         VIEWER,

@@ -6,7 +6,6 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::parcels::serial_of;
 use super::world::World;
 use crate::domain::event::HoldChanged;
 use crate::domain::{
@@ -100,8 +99,8 @@ impl World {
                 ))
             };
         }
-        let serial = serial_of(declaration_no)
-            .filter(|_| self.declaration_by_no(declaration_no).is_some())
+        let serial = self
+            .filed_serial(declaration_no)
             .ok_or_else(|| refuse(404, "not_found", format!("no declaration {declaration_no}")))?;
         let hold = self.parcels[&serial].hold.as_deref().ok_or_else(|| {
             refuse(
@@ -239,9 +238,9 @@ impl World {
         });
         self.log_customs(seq, |_| updated);
         match action {
-            HoldActionKind::DeferToNextTrain => self.hasten_hold(serial, self.minutes(5.0)),
+            HoldActionKind::DeferToNextTrain => self.hasten_hold(serial, self.cfg.minutes(5.0)),
             HoldActionKind::RequestPriorityInspection => {
-                let soon = self.minutes(30.0);
+                let soon = self.cfg.minutes(30.0);
                 self.hasten_hold(serial, soon);
             }
             _ => {}
@@ -272,15 +271,10 @@ mod tests {
     }
 
     fn world_with_unclaimed_hold() -> (World, String) {
-        let cfg = SimConfig {
-            customs: crate::sim::config::CustomsConfig {
-                colleague_claim_share: 0.0,
-                direct_hold_share: 0.2,
-                ..Default::default()
-            },
-            ..SimConfig::default()
-        };
-        let world = World::new(&cfg, "2026-11-26T03:30:00Z".parse().unwrap());
+        let world = World::new(
+            &SimConfig::triage(),
+            "2026-11-26T03:30:00Z".parse().unwrap(),
+        );
         let (held, _) = world.holds_page(None, 1);
         let number = held[0].declaration_no.to_string();
         (world, number)

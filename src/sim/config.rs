@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use chrono::Duration;
+use fastrand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Role;
@@ -212,70 +214,77 @@ pub struct Faults {
     pub lost_answer_share: f64,
 }
 
-/// The names of the faults, for flags and messages.
-pub const FAULT_NAMES: &[&str] = &[
-    "duplicates",
-    "reorder",
-    "rate_limit",
-    "outages",
-    "slow",
-    "cursor_expiry",
-    "unknown_codes",
-    "hostile_text",
-    "mixed_offsets",
-    "lost_answers",
+/// The on/off faults by name: how to read each switch and how to reach it.
+type Switch = (
+    &'static str,
+    fn(&Faults) -> bool,
+    fn(&mut Faults) -> &mut bool,
+);
+
+const SWITCHES: [Switch; 10] = [
+    ("duplicates", |f| f.duplicates, |f| &mut f.duplicates),
+    ("reorder", |f| f.reorder, |f| &mut f.reorder),
+    ("rate_limit", |f| f.rate_limit, |f| &mut f.rate_limit),
+    ("outages", |f| f.outages, |f| &mut f.outages),
+    ("slow", |f| f.slow, |f| &mut f.slow),
+    (
+        "cursor_expiry",
+        |f| f.cursor_expiry,
+        |f| &mut f.cursor_expiry,
+    ),
+    (
+        "unknown_codes",
+        |f| f.unknown_codes,
+        |f| &mut f.unknown_codes,
+    ),
+    ("hostile_text", |f| f.hostile_text, |f| &mut f.hostile_text),
+    (
+        "mixed_offsets",
+        |f| f.mixed_offsets,
+        |f| &mut f.mixed_offsets,
+    ),
+    ("lost_answers", |f| f.lost_answers, |f| &mut f.lost_answers),
 ];
+
+/// The names of the faults, for flags and messages.
+pub const FAULT_NAMES: &[&str] = &{
+    let mut names = [""; SWITCHES.len()];
+    let mut i = 0;
+    while i < SWITCHES.len() {
+        names[i] = SWITCHES[i].0;
+        i += 1;
+    }
+    names
+};
 
 impl Faults {
     /// Switches one fault by name (see [`FAULT_NAMES`]; `all` switches all).
     pub fn set(&mut self, name: &str, on: bool) -> Result<(), String> {
         let name = name.trim().replace('-', "_");
-        let flag = match name.as_str() {
-            "all" => {
-                for each in FAULT_NAMES {
-                    self.set(each, on)?;
-                }
-                return Ok(());
+        if name == "all" {
+            for (_, _, flag) in SWITCHES {
+                *flag(self) = on;
             }
-            "duplicates" => &mut self.duplicates,
-            "reorder" => &mut self.reorder,
-            "rate_limit" => &mut self.rate_limit,
-            "outages" => &mut self.outages,
-            "slow" => &mut self.slow,
-            "cursor_expiry" => &mut self.cursor_expiry,
-            "unknown_codes" => &mut self.unknown_codes,
-            "hostile_text" => &mut self.hostile_text,
-            "mixed_offsets" => &mut self.mixed_offsets,
-            "lost_answers" => &mut self.lost_answers,
-            other => {
-                return Err(format!(
-                    "unknown fault {other:?}; known: all, {}",
+            return Ok(());
+        }
+        let (_, _, flag) = SWITCHES
+            .iter()
+            .find(|(known, _, _)| *known == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown fault {name:?}; known: all, {}",
                     FAULT_NAMES.join(", ")
-                ));
-            }
-        };
-        *flag = on;
+                )
+            })?;
+        *flag(self) = on;
         Ok(())
     }
 
     /// The names of the faults that are on.
     pub fn active(&self) -> Vec<&'static str> {
-        let on = [
-            self.duplicates,
-            self.reorder,
-            self.rate_limit,
-            self.outages,
-            self.slow,
-            self.cursor_expiry,
-            self.unknown_codes,
-            self.hostile_text,
-            self.mixed_offsets,
-            self.lost_answers,
-        ];
-        FAULT_NAMES
+        SWITCHES
             .iter()
-            .zip(on)
-            .filter_map(|(name, on)| on.then_some(*name))
+            .filter_map(|(name, on, _)| on(self).then_some(*name))
             .collect()
     }
 }
@@ -444,6 +453,29 @@ impl SimConfig {
         config.timetable.filing.spread = 0.01;
         config.timetable.late_filing_share = 0.0;
         config
+    }
+
+    /// A world for triage: holds are common and no simulated colleague
+    /// claims one by itself.
+    pub fn triage() -> SimConfig {
+        let mut config = SimConfig::default();
+        config.customs.direct_hold_share = 0.2;
+        config.customs.colleague_claim_share = 0.0;
+        config
+    }
+
+    /// A real-world duration in minutes, compressed.
+    pub(super) fn minutes(&self, minutes: f64) -> Duration {
+        Duration::milliseconds((minutes * 60_000.0 / self.time_compression).round() as i64)
+    }
+
+    /// A compressed duration drawn from a log-normal spread with `rng`.
+    pub(super) fn draw(&self, rng: &mut Rng, spread: Spread) -> Duration {
+        // Box–Muller, clipped to three sigmas so no draw is absurd.
+        let u1 = rng.f64().max(f64::MIN_POSITIVE);
+        let u2 = rng.f64();
+        let z = ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()).clamp(-3.0, 3.0);
+        self.minutes(spread.median * (spread.spread * z).exp())
     }
 
     /// Reads a TOML settings file; the error names the file, line and key.

@@ -18,11 +18,11 @@ struct Logged {
     json: Box<str>,
 }
 
-/// A batch read from the feed.
+/// A batch read from the feed, borrowing the retained events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
+pub struct Batch<'a> {
     /// The events, as JSON, oldest first.
-    pub events: Vec<Box<str>>,
+    pub events: Vec<&'a str>,
     /// Seq of the last event in `events` (or the cursor's own when empty).
     pub last_seq: u64,
     /// More visible events follow.
@@ -150,7 +150,7 @@ impl FeedLog {
 
     /// Up to `limit` events after `after`, among those logged no later than
     /// `visible_until`.
-    pub fn read(&self, after: u64, limit: usize, visible_until: DateTime<Utc>) -> Batch {
+    pub fn read(&self, after: u64, limit: usize, visible_until: DateTime<Utc>) -> Batch<'_> {
         let start = self.entries.partition_point(|e| e.seq <= after);
         let mut visible = self
             .entries
@@ -160,17 +160,17 @@ impl FeedLog {
         let has_more = visible.next().is_some();
         Batch {
             last_seq: events.last().map_or(after, |e| e.seq),
-            events: events.into_iter().map(|e| e.json.clone()).collect(),
+            events: events.into_iter().map(|e| &*e.json).collect(),
             has_more,
         }
     }
 
     /// The event `back` events before the one after `seq`, if still kept
     /// (for redelivering an old event on its own).
-    pub fn earlier(&self, seq: u64, back: usize) -> Option<Box<str>> {
+    pub fn earlier(&self, seq: u64, back: usize) -> Option<&str> {
         let index = self.entries.partition_point(|e| e.seq <= seq);
         let i = index.checked_sub(back)?;
-        self.entries.get(i).map(|e| e.json.clone())
+        self.entries.get(i).map(|e| &*e.json)
     }
 
     /// The seq `steps` events before `seq` that a cursor may still name
@@ -273,8 +273,8 @@ mod tests {
     #[test]
     fn earlier_events_can_be_fetched_again() {
         let feed = feed_with(5);
-        assert_eq!(feed.earlier(4, 1).as_deref(), Some("{\"seq\":4}"));
-        assert_eq!(feed.earlier(4, 3).as_deref(), Some("{\"seq\":2}"));
+        assert_eq!(feed.earlier(4, 1), Some("{\"seq\":4}"));
+        assert_eq!(feed.earlier(4, 3), Some("{\"seq\":2}"));
         assert_eq!(feed.earlier(4, 9), None);
     }
 

@@ -163,6 +163,10 @@ fn bad_request(message: impl Into<String>) -> Failure {
     failure(StatusCode::BAD_REQUEST, "bad_request", message)
 }
 
+fn not_found(message: impl Into<String>) -> Failure {
+    failure(StatusCode::NOT_FOUND, "not_found", message)
+}
+
 fn with_retry_after(failure: Failure, seconds: u32) -> Response {
     let mut response = failure.into_response();
     response
@@ -366,11 +370,7 @@ async fn get_train(State(state): State<Arc<SimState>>, Path(train_id): Path<Stri
     let world = state.world();
     match world.train_by_id(&train_id) {
         Some(train) => Ok(json(StatusCode::OK, world.to_json(&train))),
-        None => Err(failure(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no train {train_id}"),
-        )),
+        None => Err(not_found(format!("no train {train_id}"))),
     }
 }
 
@@ -381,11 +381,7 @@ async fn get_container(
     let world = state.world();
     match world.container_by_no(&container_no) {
         Some(container) => Ok(json(StatusCode::OK, world.to_json(&container))),
-        None => Err(failure(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no container {container_no}"),
-        )),
+        None => Err(not_found(format!("no container {container_no}"))),
     }
 }
 
@@ -411,7 +407,7 @@ fn events(state: &SimState, uri: &Uri, which: Feed) -> Reply {
         .ok_or_else(|| bad_request("after is required: a cursor of 1 to 256 characters"))?;
     let limit = params.number("limit", 1..=5000, 500)? as usize;
     let world = state.world();
-    let faults = world.faults().clone();
+    let faults = world.faults();
     let feed: &FeedLog = match which {
         Feed::Railway => &world.railway,
         Feed::Customs => &world.customs,
@@ -428,7 +424,7 @@ fn events(state: &SimState, uri: &Uri, which: Feed) -> Reply {
         return Err(expired());
     }
     let now = world.now();
-    let visible_until = if faults.reorder && lagging_feed(&faults, now) == which {
+    let visible_until = if faults.reorder && lagging_feed(faults, now) == which {
         now - Duration::milliseconds((faults.reorder_lag_seconds * 1000.0) as i64)
     } else {
         now
@@ -453,8 +449,7 @@ fn events(state: &SimState, uri: &Uri, which: Feed) -> Reply {
     let mut next = batch.last_seq;
     if let (Some(pick), false) = (repeat, events.is_empty()) {
         let i = (pick % events.len() as u64) as usize;
-        let copy = events[i].clone();
-        events.insert(i + 1, copy);
+        events.insert(i + 1, events[i]);
     }
     if let Some((Some(old), pick)) = straggler {
         let i = (pick % (events.len() as u64 + 1)) as usize;
@@ -522,11 +517,9 @@ fn check_declaration_no(number: &str) -> Result<(), Failure> {
     if DeclarationNo::from(number).is_valid() {
         Ok(())
     } else {
-        Err(failure(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{number:?} is not an inventory number (8 digits, I or E, 9 digits)"),
-        ))
+        Err(not_found(format!(
+            "{number:?} is not an inventory number (8 digits, I or E, 9 digits)"
+        )))
     }
 }
 
@@ -535,11 +528,7 @@ async fn get_declaration(State(state): State<Arc<SimState>>, Path(number): Path<
     let world = state.world();
     match world.declaration_by_no(&number) {
         Some(d) => Ok(json(StatusCode::OK, world.to_json(&d))),
-        None => Err(failure(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no declaration {number}"),
-        )),
+        None => Err(not_found(format!("no declaration {number}"))),
     }
 }
 
@@ -628,26 +617,28 @@ async fn hold_action(
         .hyphenated()
         .to_string();
     let request = action_request(&body)?;
-    let (outcome, lose) = {
+    let (answer, lose) = {
         let mut world = state.world();
         let outcome = world.hold_action(&officer, &number, &key, request);
         let lose = world.faults().lost_answers && state.roll(world.faults().lost_answer_share);
-        (outcome, lose)
+        let answer = match outcome {
+            Ok(ActionOutcome::Recorded(result)) => {
+                Ok((StatusCode::CREATED, world.to_json(&result)))
+            }
+            Ok(ActionOutcome::Replayed(result)) => Ok((StatusCode::OK, world.to_json(&result))),
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status).expect("valid status");
+                Err(failure(status, e.error, e.message))
+            }
+        };
+        (answer, lose)
     };
-    let (status, result) = match outcome {
-        Ok(ActionOutcome::Recorded(result)) => (StatusCode::CREATED, result),
-        Ok(ActionOutcome::Replayed(result)) => (StatusCode::OK, result),
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status).expect("valid status");
-            return Err(failure(status, e.error, e.message));
-        }
-    };
+    let (status, body) = answer?;
     if lose && let Some(Extension(killer)) = killer {
         // Recorded, and the answer is lost with the connection.
         killer.0.notify_one();
         std::future::pending::<()>().await;
     }
-    let body = state.world.lock().expect("world lock").to_json(&result);
     Ok(json(status, body))
 }
 
@@ -725,12 +716,8 @@ async fn control_expire(State(state): State<Arc<SimState>>) -> Response {
     json(StatusCode::OK, r#"{"expired":true}"#.to_owned())
 }
 
-async fn not_found(uri: Uri) -> Failure {
-    failure(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no route {}", uri.path()),
-    )
+async fn unknown_route(uri: Uri) -> Failure {
+    not_found(format!("no route {}", uri.path()))
 }
 
 async fn method_not_allowed() -> Failure {
@@ -768,7 +755,7 @@ pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .merge(apis)
         .nest("/control", control)
-        .fallback(not_found)
+        .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), stamp_date))
         // Level 1: a snapshot of a million parcels is a gigabyte of JSON, and

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use fastrand::Rng;
 
 use super::catalog;
+use super::config::{CustomsConfig, Spread};
 use super::paging;
 use super::world::{Happening, World, mix};
 use crate::domain::event::{
@@ -88,7 +89,7 @@ pub(super) fn declaration_no(year: u16, serial: u64) -> String {
 }
 
 /// The serial of an inventory number this simulator could have written.
-pub(super) fn serial_of(declaration_no: &str) -> Option<u64> {
+fn serial_of(declaration_no: &str) -> Option<u64> {
     if !DeclarationNo::from(declaration_no).is_valid() {
         return None;
     }
@@ -120,9 +121,10 @@ impl World {
     ) {
         let t = &self.cfg.timetable;
         let before = if rng.f64() < t.late_filing_share {
-            self.minutes(t.release_cutoff_minutes + 20.0 + rng.f64() * 40.0)
+            self.cfg
+                .minutes(t.release_cutoff_minutes + 20.0 + rng.f64() * 40.0)
         } else {
-            self.draw(rng, t.filing)
+            self.cfg.draw(rng, t.filing)
         };
         let file_at = (departure - before).max(self.now);
         let serial = self.next_serial;
@@ -163,16 +165,16 @@ impl World {
     }
 
     /// A draw from one of the customs spreads, with the parcel's own dice.
-    fn parcel_draw(
-        &mut self,
-        serial: u64,
-        pick: fn(&super::config::CustomsConfig) -> super::config::Spread,
-    ) -> Duration {
-        let spread = pick(&self.cfg.customs);
-        let mut rng = self.parcels[&serial].rng.clone();
-        let d = self.draw(&mut rng, spread);
-        self.parcels.get_mut(&serial).expect("known parcel").rng = rng;
-        d
+    fn parcel_draw(&mut self, serial: u64, pick: fn(&CustomsConfig) -> Spread) -> Duration {
+        let p = self.parcels.get_mut(&serial).expect("known parcel");
+        self.cfg.draw(&mut p.rng, pick(&self.cfg.customs))
+    }
+
+    /// Schedules the parcel's next step after a draw from one of the
+    /// customs spreads.
+    fn schedule_drawn(&mut self, serial: u64, step: Step, pick: fn(&CustomsConfig) -> Spread) {
+        let after = self.parcel_draw(serial, pick);
+        self.schedule_step(serial, step, after);
     }
 
     fn roll(&mut self, serial: u64, share: f64) -> bool {
@@ -213,8 +215,7 @@ impl World {
                         ReceiptStatus::Rejected,
                         Some("申报要素不全 · declaration incomplete, file again"),
                     );
-                    let refile = self.parcel_draw(serial, |c| c.refile);
-                    self.schedule_step(serial, Step::Refile, refile);
+                    self.schedule_drawn(serial, Step::Refile, |c| c.refile);
                 } else if self.roll(serial, c.exception_share) {
                     let code = -(self
                         .parcels
@@ -231,8 +232,7 @@ impl World {
                     self.schedule_step(serial, Step::Recover, recover);
                 } else {
                     self.set_status(serial, ReceiptStatus::Accepted, None);
-                    let review = self.parcel_draw(serial, |c| c.auto_review);
-                    self.schedule_step(serial, Step::Review, review);
+                    self.schedule_drawn(serial, Step::Review, |c| c.auto_review);
                 }
             }
             Step::Refile => {
@@ -241,14 +241,12 @@ impl World {
                     ReceiptStatus::Declaring,
                     Some("已重新申报 · filed again"),
                 );
-                let send = self.parcel_draw(serial, |c| c.send);
-                self.schedule_step(serial, Step::Send, send);
+                self.schedule_drawn(serial, Step::Send, |c| c.send);
             }
             Step::Review => {
                 if self.roll(serial, c.manual_review_share) {
                     self.set_status(serial, ReceiptStatus::ManualReview, None);
-                    let review = self.parcel_draw(serial, |c| c.manual_review);
-                    self.schedule_step(serial, Step::Conclude, review);
+                    self.schedule_drawn(serial, Step::Conclude, |c| c.manual_review);
                 } else {
                     self.conclude(serial);
                 }
@@ -260,8 +258,7 @@ impl World {
                     i.status = InspectionStatus::InProgress;
                     i.started_at = Some(now);
                 });
-                let inspection = self.parcel_draw(serial, |c| c.inspection);
-                self.schedule_step(serial, Step::CompleteInspection, inspection);
+                self.schedule_drawn(serial, Step::CompleteInspection, |c| c.inspection);
             }
             Step::CompleteInspection => {
                 let failed = self.roll(serial, c.inspection_fail_share);
@@ -274,22 +271,21 @@ impl World {
                     i.completed_at = Some(now);
                 });
                 if failed {
-                    self.schedule_step(serial, Step::PlaceHold, self.minutes(2.0));
+                    self.schedule_step(serial, Step::PlaceHold, self.cfg.minutes(2.0));
                 } else {
                     self.set_status(
                         serial,
                         ReceiptStatus::ReviewConcluded,
                         Some("查验正常 · inspection passed"),
                     );
-                    let release = self.parcel_draw(serial, |c| c.release);
-                    self.schedule_step(serial, Step::Release, release);
+                    self.schedule_drawn(serial, Step::Release, |c| c.release);
                 }
             }
             Step::PlaceHold => self.place_hold(serial),
             Step::LiftHold => self.lift_hold(serial),
             Step::Release => {
                 if self.show_unknown_code(serial) {
-                    self.schedule_step(serial, Step::Release, self.minutes(20.0));
+                    self.schedule_step(serial, Step::Release, self.cfg.minutes(20.0));
                 } else {
                     self.set_status(serial, ReceiptStatus::Released, None);
                 }
@@ -331,26 +327,23 @@ impl World {
                 declaration: Box::new(declaration),
             })
         });
-        let send = self.parcel_draw(serial, |c| c.send);
-        self.schedule_step(serial, Step::Send, send);
+        self.schedule_drawn(serial, Step::Send, |c| c.send);
     }
 
     fn sent(&mut self, serial: u64) {
         self.set_status(serial, ReceiptStatus::SentToCustoms, None);
-        let accept = self.parcel_draw(serial, |c| c.accept);
-        self.schedule_step(serial, Step::Accept, accept);
+        self.schedule_drawn(serial, Step::Accept, |c| c.accept);
     }
 
     fn conclude(&mut self, serial: u64) {
         self.set_status(serial, ReceiptStatus::ReviewConcluded, None);
         let c = self.cfg.customs.clone();
         if self.roll(serial, c.inspection_share) {
-            self.schedule_step(serial, Step::Select, self.minutes(1.0));
+            self.schedule_step(serial, Step::Select, self.cfg.minutes(1.0));
         } else if self.roll(serial, c.direct_hold_share) {
-            self.schedule_step(serial, Step::PlaceHold, self.minutes(2.0));
+            self.schedule_step(serial, Step::PlaceHold, self.cfg.minutes(2.0));
         } else {
-            let release = self.parcel_draw(serial, |c| c.release);
-            self.schedule_step(serial, Step::Release, release);
+            self.schedule_drawn(serial, Step::Release, |c| c.release);
         }
     }
 
@@ -365,7 +358,7 @@ impl World {
             return;
         }
         let seq = self.customs.next_seq();
-        self.parcels.get_mut(&serial).expect("known parcel").seq = seq;
+        p.seq = seq;
         self.log_customs(seq, |w| {
             let p = &w.parcels[&serial];
             CustomsChange::StatusChanged(StatusChanged {
@@ -395,8 +388,7 @@ impl World {
             completed_at: None,
         }));
         self.change_inspection(serial, CustomsChange::InspectionSelected, |_, _| {});
-        let wait = self.parcel_draw(serial, |c| c.inspection_wait);
-        self.schedule_step(serial, Step::StartInspection, wait);
+        self.schedule_drawn(serial, Step::StartInspection, |c| c.inspection_wait);
     }
 
     fn change_inspection(
@@ -481,8 +473,7 @@ impl World {
             let claim = self.parcel_draw(serial, |c| c.colleague_claim);
             self.schedule(self.now + claim, Happening::ColleagueClaim(serial));
         }
-        let lift = self.parcel_draw(serial, |c| c.hold);
-        self.schedule_step(serial, Step::LiftHold, lift);
+        self.schedule_drawn(serial, Step::LiftHold, |c| c.hold);
     }
 
     /// Brings a hold's end forward (priority inspection, or a deferral).
@@ -527,19 +518,13 @@ impl World {
                 );
             }
             HoldOutcome::Removed => {
-                let train = self.parcels[&serial].train;
-                let next = self.next_train(train);
-                let mut rng = self.parcels[&serial].rng.clone();
-                let container = self.container_for(next, &mut rng);
-                self.parcels.get_mut(&serial).expect("known parcel").rng = rng;
-                self.move_parcel(serial, next, container);
+                self.take_out_for_next_train(serial);
                 self.set_status(
                     serial,
                     ReceiptStatus::ReviewConcluded,
                     Some("掏箱改配下一班列 · taken out, next train"),
                 );
-                let release = self.parcel_draw(serial, |c| c.release);
-                self.schedule_step(serial, Step::Release, release);
+                self.schedule_drawn(serial, Step::Release, |c| c.release);
             }
             _ => {
                 self.set_status(
@@ -547,8 +532,7 @@ impl World {
                     ReceiptStatus::ReviewConcluded,
                     Some("扣留解除 · hold lifted"),
                 );
-                let release = self.parcel_draw(serial, |c| c.release);
-                self.schedule_step(serial, Step::Release, release);
+                self.schedule_drawn(serial, Step::Release, |c| c.release);
             }
         }
         if let Some(id) = old_container {
@@ -578,7 +562,7 @@ impl World {
             return;
         }
         let seq = self.customs.next_seq();
-        self.parcels.get_mut(&serial).expect("known parcel").seq = seq;
+        p.seq = seq;
         self.log_customs(seq, |w| {
             CustomsChange::DeclarationRebooked(DeclarationRebooked {
                 declaration_no: DeclarationNo::new(declaration_no(w.parcels[&serial].year, serial)),
@@ -595,20 +579,21 @@ impl World {
         let Some(p) = self.parcels.get(&serial) else {
             return;
         };
-        let (train, mut rng) = (p.train, p.rng.clone());
         match p.status {
             ReceiptStatus::Released => {
-                let close = self.parcel_draw(serial, |c| c.close);
-                self.schedule_step(serial, Step::Close, close);
+                self.schedule_drawn(serial, Step::Close, |c| c.close);
             }
             ReceiptStatus::Returned | ReceiptStatus::Closed => {}
-            _ => {
-                let next = self.next_train(train);
-                let container = self.container_for(next, &mut rng);
-                self.parcels.get_mut(&serial).expect("known parcel").rng = rng;
-                self.move_parcel(serial, next, container);
-            }
+            _ => self.take_out_for_next_train(serial),
         }
+    }
+
+    /// Takes a parcel out of its container for the next train that still
+    /// takes containers.
+    fn take_out_for_next_train(&mut self, serial: u64) {
+        let next = self.next_train(self.parcels[&serial].train);
+        let container = self.container_for(next, serial);
+        self.move_parcel(serial, next, container);
     }
 
     // ----- simulated colleagues ------------------------------------------
@@ -740,12 +725,7 @@ impl World {
         after: Option<u64>,
         size: usize,
     ) -> (Vec<Declaration>, Option<String>) {
-        let train = train_id.map(|id| {
-            self.trains
-                .iter()
-                .find(|(_, t)| t.train_id == id)
-                .map(|(k, _)| *k)
-        });
+        let train = train_id.map(|id| self.train_key(id));
         let start = after.map_or(0, |s| s.saturating_add(1));
         let mut matching = self.parcels.range(start..).filter(|(_, p)| {
             p.is_filed()
@@ -769,9 +749,14 @@ impl World {
 
     /// One declaration by inventory number.
     pub fn declaration_by_no(&self, number: &str) -> Option<Declaration> {
+        self.declaration(self.filed_serial(number)?)
+    }
+
+    /// The serial of the filed parcel with this inventory number.
+    pub(super) fn filed_serial(&self, number: &str) -> Option<u64> {
         let serial = serial_of(number)?;
-        let declaration = self.declaration(serial)?;
-        (declaration.declaration_no.as_str() == number).then_some(declaration)
+        let p = self.parcels.get(&serial)?;
+        (p.is_filed() && declaration_no(p.year, serial) == number).then_some(serial)
     }
 
     /// Held declarations, most urgent train first (earliest release

@@ -18,7 +18,7 @@ use fastrand::Rng;
 
 use super::actions::IdempotencyStore;
 use super::catalog;
-use super::config::{Faults, SimConfig, Spread};
+use super::config::{Faults, SimConfig};
 use super::feed::FeedLog;
 use super::paging;
 use super::parcels::SimParcel;
@@ -207,8 +207,8 @@ impl World {
             rng: Rng::with_seed(mix(cfg.seed, 2)),
             idempotency: IdempotencyStore::default(),
         };
-        let warm_up = world.minutes(cfg.timetable.announce_minutes_before)
-            + world.minutes(cfg.timetable.train_interval_minutes);
+        let warm_up = cfg.minutes(cfg.timetable.announce_minutes_before)
+            + cfg.minutes(cfg.timetable.train_interval_minutes);
         world.now = start - warm_up;
         let first = world.first_train_announced_after(world.now);
         let announce_at = world.announce_time(first).max(world.now);
@@ -260,7 +260,7 @@ impl World {
             parcels_on_board: self
                 .parcels
                 .values()
-                .filter(|p| p.is_filed() && self.trains.get(&p.train).is_some_and(|t| !t.is_gone()))
+                .filter(|p| p.is_filed() && !self.train_gone(p.train))
                 .count(),
             open_holds: self.open_holds.len(),
             railway_events: self.railway.len(),
@@ -309,20 +309,6 @@ impl World {
             order: self.order,
             what,
         }));
-    }
-
-    /// A real-world duration in minutes, compressed.
-    pub(super) fn minutes(&self, minutes: f64) -> Duration {
-        Duration::milliseconds((minutes * 60_000.0 / self.cfg.time_compression).round() as i64)
-    }
-
-    /// A compressed duration drawn from a log-normal spread.
-    pub(super) fn draw(&self, rng: &mut Rng, spread: Spread) -> Duration {
-        // Box–Muller, clipped to three sigmas so no draw is absurd.
-        let u1 = rng.f64().max(f64::MIN_POSITIVE);
-        let u2 = rng.f64();
-        let z = ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()).clamp(-3.0, 3.0);
-        self.minutes(spread.median * (spread.spread * z).exp())
     }
 
     // ----- feeds -------------------------------------------------------
@@ -418,7 +404,7 @@ impl World {
     // ----- timetable ---------------------------------------------------
 
     fn interval(&self) -> Duration {
-        self.minutes(self.cfg.timetable.train_interval_minutes)
+        self.cfg.minutes(self.cfg.timetable.train_interval_minutes)
     }
 
     fn departure_of(&self, k: i64) -> DateTime<Utc> {
@@ -426,12 +412,12 @@ impl World {
     }
 
     fn announce_time(&self, k: i64) -> DateTime<Utc> {
-        self.departure_of(k) - self.minutes(self.cfg.timetable.announce_minutes_before)
+        self.departure_of(k) - self.cfg.minutes(self.cfg.timetable.announce_minutes_before)
     }
 
     fn first_train_announced_after(&self, at: DateTime<Utc>) -> i64 {
         let interval = self.interval().num_milliseconds();
-        let horizon = at + self.minutes(self.cfg.timetable.announce_minutes_before);
+        let horizon = at + self.cfg.minutes(self.cfg.timetable.announce_minutes_before);
         (horizon - DateTime::UNIX_EPOCH)
             .num_milliseconds()
             .div_euclid(interval)
@@ -477,8 +463,8 @@ impl World {
         let departure = self.departure_of(k);
         let (train_no, train_id) = self.train_names(k);
         let cutoffs = Cutoffs {
-            transshipment: departure - self.minutes(t.transshipment_cutoff_minutes),
-            customs_release: departure - self.minutes(t.release_cutoff_minutes),
+            transshipment: departure - self.cfg.minutes(t.transshipment_cutoff_minutes),
+            customs_release: departure - self.cfg.minutes(t.release_cutoff_minutes),
         };
         let planned = rng.u32(t.containers_min..=t.containers_max);
         let seq = self.railway.next_seq();
@@ -537,9 +523,10 @@ impl World {
         };
         let before = if rng.f64() < t.late_container_share {
             // Late: around the transshipment cut-off.
-            self.minutes(t.transshipment_cutoff_minutes + rng.f64() * 30.0 - 10.0)
+            self.cfg
+                .minutes(t.transshipment_cutoff_minutes + rng.f64() * 30.0 - 10.0)
         } else {
-            self.draw(rng, t.container_arrival)
+            self.cfg.draw(rng, t.container_arrival)
         };
         let eta = (departure - before).max(self.now);
         let parcels_per_container =
@@ -584,7 +571,7 @@ impl World {
         });
 
         // Arrival a little off its estimate.
-        let jitter = self.minutes(rng.f64() * 20.0 - 5.0);
+        let jitter = self.cfg.minutes(rng.f64() * 20.0 - 5.0);
         self.schedule((eta + jitter).max(self.now), Happening::Arrive(id));
         if rebook {
             let at = self.now + (eta - self.now) / 2;
@@ -596,18 +583,14 @@ impl World {
     }
 
     fn delay_train(&mut self, k: i64) {
-        let spread = self.cfg.timetable.delay;
         let Some(train) = self.trains.get_mut(&k) else {
             return;
         };
         if train.is_gone() {
             return;
         }
-        let mut rng = train.rng.clone();
-        let delay = self.draw(&mut rng, spread);
+        let delay = self.cfg.draw(&mut train.rng, self.cfg.timetable.delay);
         let seq = self.railway.next_seq();
-        let train = self.trains.get_mut(&k).expect("checked above");
-        train.rng = rng;
         let estimated = train.scheduled + delay;
         train.estimated = Some(estimated);
         let shift = estimated - train.expected_departure().min(estimated);
@@ -684,7 +667,7 @@ impl World {
         for id in containers {
             self.rebook_container(id, "train cancelled");
         }
-        let keep = self.minutes(self.cfg.timetable.keep_departed_minutes);
+        let keep = self.cfg.minutes(self.cfg.timetable.keep_departed_minutes);
         self.schedule(self.now + keep, Happening::Retire(k));
     }
 
@@ -721,7 +704,7 @@ impl World {
                 self.rebook_container(id, "missed the transshipment cut-off");
             }
         }
-        let keep = self.minutes(self.cfg.timetable.keep_departed_minutes);
+        let keep = self.cfg.minutes(self.cfg.timetable.keep_departed_minutes);
         self.schedule(self.now + keep, Happening::Retire(k));
     }
 
@@ -811,7 +794,9 @@ impl World {
         container.arrived_at = Some(self.now);
         container.eta = None;
         container.seq = seq;
-        let mut rng = container.rng.clone();
+        let yard = self
+            .cfg
+            .draw(&mut container.rng, self.cfg.shed.yard_to_queue);
         let arrived = ContainerArrived {
             container_no: ContainerNo::new(container.container_no.clone()),
             train_id: self
@@ -821,8 +806,6 @@ impl World {
             arrived_at: self.now,
         };
         self.log_railway(seq, |_| RailwayChange::ContainerArrived(arrived));
-        let yard = self.draw(&mut rng, self.cfg.shed.yard_to_queue);
-        self.containers.get_mut(&id).expect("still here").rng = rng;
         self.schedule(self.now + yard, Happening::Enqueue(id));
     }
 
@@ -872,9 +855,7 @@ impl World {
             container.transshipment.started_at = Some(self.now);
             container.transshipment.track = Some(format!("换装库{crane}道 shed track {crane}"));
             let k = container.train;
-            let mut rng = container.rng.clone();
-            let lift = self.draw(&mut rng, self.cfg.shed.lift);
-            self.containers.get_mut(&id).expect("still here").rng = rng;
+            let lift = self.cfg.draw(&mut container.rng, self.cfg.shed.lift);
             self.emit_transshipment(id, RailwayChange::TransshipmentStarted);
             self.schedule(self.now + lift, Happening::LiftDone(id));
             if self
@@ -890,12 +871,10 @@ impl World {
     fn lift_done(&mut self, id: u32) {
         self.cranes_busy = self.cranes_busy.saturating_sub(1);
         if let Some(container) = self.containers.get_mut(&id) {
-            let mut rng = container.rng.clone();
             container.transshipment.status = TransshipmentStatus::Done;
             container.transshipment.completed_at = Some(self.now);
             container.transshipment.to_wagon =
-                Some(WagonNo::new(catalog::broad_gauge_wagon(&mut rng)));
-            container.rng = rng;
+                Some(WagonNo::new(catalog::broad_gauge_wagon(&mut container.rng)));
             self.emit_transshipment(id, RailwayChange::TransshipmentCompleted);
         }
         self.start_lifts();
@@ -1023,12 +1002,15 @@ impl World {
 
     /// One train by id.
     pub fn train_by_id(&self, train_id: &str) -> Option<Train> {
-        let k = self
-            .trains
+        self.train(self.train_key(train_id)?)
+    }
+
+    /// The timetable index of the train with this id.
+    pub(super) fn train_key(&self, train_id: &str) -> Option<i64> {
+        self.trains
             .iter()
             .find(|(_, t)| t.train_id == train_id)
-            .map(|(k, _)| *k)?;
-        self.train(k)
+            .map(|(k, _)| *k)
     }
 
     /// One container by number.
@@ -1050,9 +1032,10 @@ impl World {
             .map(|c| ContainerNo::new(c.container_no.clone()))
     }
 
-    /// Picks a container of train `k` for a parcel taken out of another
-    /// one: one not yet transshipped if any.
-    pub(super) fn container_for(&self, k: i64, rng: &mut Rng) -> Option<u32> {
+    /// Picks a container of train `k` for parcel `serial`, taken out of
+    /// another one, with the parcel's own dice: one not yet transshipped if
+    /// any.
+    pub(super) fn container_for(&mut self, k: i64, serial: u64) -> Option<u32> {
         let containers = &self.trains.get(&k)?.containers;
         let open: Vec<u32> = containers
             .iter()
@@ -1060,6 +1043,7 @@ impl World {
             .filter(|id| self.containers[id].transshipment.status != TransshipmentStatus::Done)
             .collect();
         let pool = if open.is_empty() { containers } else { &open };
+        let rng = &mut self.parcels.get_mut(&serial).expect("known parcel").rng;
         (!pool.is_empty()).then(|| pool[rng.usize(..pool.len())])
     }
 
