@@ -1818,6 +1818,37 @@ async fn etags_give_304_until_something_happens() {
     }
 }
 
+/// Switching `unknown_codes` changes what a snapshot page says, so it changes the ETag too.
+#[tokio::test]
+async fn switching_unknown_codes_changes_the_etag() {
+    let sim = common::start_sim(SimConfig::default()).await;
+    for url in [trains_url(&sim), declarations_url(&sim)] {
+        let query = [("page_size", "2")];
+        let plain = get(&url, VIEWER, &query).await;
+        assert_eq!(plain.status, 200, "{url}: {}", plain.body);
+        let tag = plain.header("etag").expect("ETag").to_owned();
+        let request = |tag: &str| {
+            common::client()
+                .get(&url)
+                .bearer_auth(VIEWER)
+                .query(&query)
+                .header(IF_NONE_MATCH, tag)
+        };
+        common::faults(&sim, json!({"unknown_codes": true})).await;
+        let extended = send(request(&tag)).await;
+        assert_eq!(extended.status, 200, "{url}: the body changed, not 304");
+        assert_ne!(extended.body, plain.body, "{url}: unknown fields");
+        assert_ne!(
+            extended.header("etag"),
+            Some(tag.as_str()),
+            "{url}: a new ETag"
+        );
+        common::faults(&sim, json!({"unknown_codes": false})).await;
+        let again = send(request(&tag)).await;
+        assert_eq!(again.status, 304, "{url}: the plain body again");
+    }
+}
+
 /// With Accept-Encoding: gzip the answer is gzip; without, plain JSON; both say the same.
 #[tokio::test]
 async fn answers_are_gzipped_on_request() {

@@ -233,15 +233,15 @@ impl Params {
     }
 }
 
-/// A weak ETag for a snapshot page: it changes whenever the feeds move or
-/// the request asks for something else.
+/// A weak ETag for a snapshot page: it changes whenever the feeds move, the
+/// request asks for something else or JSON is written another way.
 fn etag(world: &World, uri: &Uri) -> String {
     let mut hasher = DefaultHasher::new();
     world.railway.head_cursor().hash(&mut hasher);
     world.customs.head_cursor().hash(&mut hasher);
     uri.path().hash(&mut hasher);
     uri.query().hash(&mut hasher);
-    world.faults().mixed_offsets.hash(&mut hasher);
+    world.json_style().hash(&mut hasher);
     format!("W/\"{:016x}\"", hasher.finish())
 }
 

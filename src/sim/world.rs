@@ -121,6 +121,27 @@ pub struct WorldStats {
     pub customs_events: usize,
 }
 
+/// How the simulated upstream systems write JSON: Alashankou and customs
+/// both write Beijing time unless `mixed_offsets` is on; with
+/// `unknown_codes` on, objects carry fields the contract does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct JsonStyle {
+    /// Times alternate between `+08:00` and `+05:00`.
+    mixed_offsets: bool,
+    /// Objects carry a field the contract does not name.
+    unknown_fields: bool,
+}
+
+impl JsonStyle {
+    fn offsets(self) -> OffsetStyle {
+        if self.mixed_offsets {
+            OffsetStyle::Alternate(BEIJING, KAZAKHSTAN)
+        } else {
+            OffsetStyle::Fixed(BEIJING)
+        }
+    }
+}
+
 /// The whole simulated world.
 pub struct World {
     pub(super) cfg: SimConfig,
@@ -313,20 +334,21 @@ impl World {
 
     // ----- feeds -------------------------------------------------------
 
-    fn offset_style(&self) -> OffsetStyle {
-        if self.cfg.faults.mixed_offsets {
-            OffsetStyle::Alternate(BEIJING, KAZAKHSTAN)
-        } else {
-            OffsetStyle::Fixed(BEIJING)
+    /// How JSON is written now: everything besides the world itself that
+    /// changes the text of an answer.
+    pub(super) fn json_style(&self) -> JsonStyle {
+        JsonStyle {
+            mixed_offsets: self.cfg.faults.mixed_offsets,
+            unknown_fields: self.cfg.faults.unknown_codes,
         }
     }
 
-    /// Writes JSON as the simulated upstream systems do (Alashankou and
-    /// customs both write Beijing time unless `mixed_offsets` is on; with
-    /// `unknown_codes` on, objects carry fields the contract does not name).
+    /// Writes JSON as the simulated upstream systems do, in
+    /// [`Self::json_style`].
     pub fn to_json<T: serde::Serialize>(&self, value: &T) -> String {
-        time::with_offset(self.offset_style(), || {
-            if self.cfg.faults.unknown_codes {
+        let style = self.json_style();
+        time::with_offset(style.offsets(), || {
+            if style.unknown_fields {
                 let mut value = serde_json::to_value(value).expect("simulator objects serialize");
                 add_unknown_fields(&mut value);
                 value.to_string()
@@ -338,7 +360,9 @@ impl World {
 
     /// An instant as the simulated upstream systems write it: a JSON string.
     pub fn json_time(&self, at: &DateTime<Utc>) -> String {
-        time::with_offset(self.offset_style(), || format!("\"{}\"", time::format(at)))
+        time::with_offset(self.json_style().offsets(), || {
+            format!("\"{}\"", time::format(at))
+        })
     }
 
     /// Retains a railway event once the feeds are open; the change is only
