@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use greenchannel::sim::{self, RunningSim, SimConfig};
+use greenchannel::sim::{RunningSim, SimConfig};
 use serde_json::{Value, json};
 
 /// How long the screen may take to show what a test waits for.
@@ -77,12 +77,7 @@ impl Sim {
     /// With its clock held at `start`.
     fn at(start: DateTime<Utc>) -> Sim {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let running = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind loopback");
-            sim::spawn(&SimConfig::default(), start, true, listener).expect("simulator starts")
-        });
+        let running = runtime.block_on(common::start_sim_at(SimConfig::default(), start));
         Sim { running, runtime }
     }
 
@@ -106,7 +101,9 @@ impl Sim {
     /// as the railway API lists them.
     fn upcoming_trains(&self) -> Vec<(String, String)> {
         let url = format!("{}/v1/trains?page_size=1000", self.running.railway_url());
-        let page = self.runtime.block_on(common::get_json(&url, "demo-viewer"));
+        let page = self
+            .runtime
+            .block_on(common::get_json(&url, common::VIEWER));
         let trains: Vec<(String, String)> = page["trains"]
             .as_array()
             .expect("a list of trains")

@@ -19,9 +19,7 @@ use greenchannel::triage::{Intent, Outcome, Report};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-const OFFICER: &str = "demo-officer";
 const OFFICER_ID: &str = "ALK-0417";
-const OTHER_OFFICER: &str = "demo-officer-2";
 
 fn client(sim: &RunningSim, token: &str) -> ApiClient {
     let timeouts = Timeouts {
@@ -56,7 +54,7 @@ fn start_sender(sim: &RunningSim, journal: Option<Journal>, pending: Vec<Intent>
     let (intents, intent_rx) = mpsc::channel(8);
     let (report_tx, reports) = mpsc::channel(64);
     let task = tokio::spawn(sender::run(
-        client(sim, OFFICER),
+        client(sim, common::OFFICER),
         journal,
         pending,
         intent_rx,
@@ -82,7 +80,7 @@ fn journal_path(name: &str) -> PathBuf {
 /// The declaration number and hold version of held parcels nobody claimed.
 async fn unclaimed_holds(sim: &RunningSim) -> Vec<(String, u64)> {
     let url = format!("{}/v1/holds?page_size=1000", sim.customs_url());
-    let page = common::get_json(&url, OFFICER).await;
+    let page = common::get_json(&url, common::OFFICER).await;
     page["declarations"]
         .as_array()
         .expect("declarations")
@@ -98,7 +96,7 @@ async fn unclaimed_holds(sim: &RunningSim) -> Vec<(String, u64)> {
 /// The hold as customs has it now.
 async fn hold(sim: &RunningSim, number: &str) -> Value {
     let url = format!("{}/v1/declarations/{number}", sim.customs_url());
-    common::get_json(&url, OFFICER).await["hold"].clone()
+    common::get_json(&url, common::OFFICER).await["hold"].clone()
 }
 
 /// A simulator whose every hold-action answer is lost on the way back,
@@ -289,7 +287,7 @@ async fn refusals_are_final_and_do_not_block_the_queue() {
         note: None,
         expected_version: None,
     };
-    client(&sim, OTHER_OFFICER)
+    client(&sim, common::OFFICER_2)
         .hold_action(&taken, &uuid_key(), &request)
         .await
         .expect("the colleague claims it");
