@@ -220,7 +220,7 @@ fn main() {
         match &delivery {
             Delivery::RailwayEvents(events) => railway_events += events.len(),
             Delivery::CustomsEvents(events) => customs_events += events.len(),
-            Delivery::RailwaySnapshot(_) | Delivery::CustomsSnapshot(_) => unreachable!(),
+            _ => unreachable!("only events are replayed"),
         }
         let clock = Instant::now();
         add(&mut totals, board.apply(delivery, at));

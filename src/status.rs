@@ -12,7 +12,7 @@ use crate::board::parcel::Parcel;
 use crate::board::tally::{Bucket, Tally};
 use crate::board::{Board, TrainEntry};
 use crate::domain::risk::duration_text;
-use crate::domain::text::{clean, fit};
+use crate::domain::text::fit;
 use crate::domain::time::rfc3339_opt;
 use crate::domain::{Cutoffs, Lang, Officer, Risk, StageState, time};
 use crate::feeds::Feed;
@@ -134,8 +134,8 @@ pub fn stage_and_state(parcel: &Parcel) -> (&'static str, &'static str) {
 fn train_report(t: &TrainEntry) -> Option<TrainReport> {
     let train = t.train.as_ref()?;
     Some(TrainReport {
-        train_id: train.train_id.clone(),
-        train_no: train.train_no.clone(),
+        train_id: train.train_id.to_string(),
+        train_no: train.train_no.to_string(),
         status: train.status.as_str().to_owned(),
         scheduled_departure: train.scheduled_departure,
         estimated_departure: train.estimated_departure,
@@ -271,13 +271,7 @@ impl StatusReport {
             .collect();
         let _ = writeln!(out, "feeds    {}", feeds.join(" · "));
         if let Some(o) = &self.officer {
-            let _ = writeln!(
-                out,
-                "officer  {} {} ({})",
-                clean(&o.officer_id),
-                clean(&o.name),
-                o.role
-            );
+            let _ = writeln!(out, "officer  {} {} ({})", o.officer_id, o.name, o.role);
         }
         let _ = writeln!(
             out,

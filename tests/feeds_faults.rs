@@ -248,10 +248,11 @@ async fn a_lost_answer_is_retried_under_the_same_key() {
     let lost = customs.hold_action(&held, &key, &claim).await.unwrap_err();
     assert!(matches!(lost, FeedError::Transport(_)), "{lost:?}");
     common::faults(&sim, json!({"lost_answers": false})).await;
-    let (recorded_now, result) = customs.hold_action(&held, &key, &claim).await.unwrap();
+    let recorded = customs.hold_action(&held, &key, &claim).await.unwrap();
     assert!(
-        !recorded_now,
+        !recorded.created,
         "the first attempt was recorded; this is its answer"
     );
+    let result = recorded.result.expect("a readable answer");
     assert_eq!(result.hold.claimed_by.as_deref(), Some("ALK-0417"));
 }

@@ -1637,7 +1637,10 @@ async fn hostile_text_fault_brings_text_that_still_parses() {
         assert_eq!(answer.status, 200);
         let page: DeclarationPage = serde_json::from_str(&answer.body)
             .unwrap_or_else(|e| panic!("a declaration page does not parse: {e}"));
-        (answer.body, page.next_page_token)
+        (
+            answer.body,
+            page.next_page_token.map(|t| t.as_str().to_owned()),
+        )
     })
     .await;
     let holds = get(

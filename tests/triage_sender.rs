@@ -141,7 +141,7 @@ fn intent(number: &str, action: HoldActionKind, note: Option<&str>, version: u64
     Intent::new(
         number,
         action,
-        note.map(str::to_owned),
+        note.map(Into::into),
         Some(version),
         common::start(),
     )
@@ -258,7 +258,10 @@ async fn an_unanswered_intent_survives_a_restart() {
         ..
     } = start_sender(&sim, Some(journal), pending);
     let done = finals(&mut reports, &[&claim.key]).await;
-    let Outcome::Done { hold: answered } = &done[0].outcome else {
+    let Outcome::Done {
+        hold: Some(answered),
+    } = &done[0].outcome
+    else {
         panic!("recorded: {:?}", done[0]);
     };
     assert!(answered.priority_inspection);

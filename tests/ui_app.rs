@@ -634,8 +634,8 @@ fn the_senders_word_is_shown_and_kept() {
     app.on_triage(Report {
         key: claim.key.clone(),
         outcome: Outcome::Refused {
-            code: "claimed_by_other".to_owned(),
-            message: "claimed by ALK-0233".to_owned(),
+            code: "claimed_by_other".into(),
+            message: "claimed by ALK-0233".into(),
         },
     });
     let message = app.message.clone().expect("a message");

@@ -273,8 +273,8 @@ fn holds_with_my_actions() -> App {
     let mut app = board_app(false);
     drive(&mut app, &[Action::ShowHolds]);
     let refused = Outcome::Refused {
-        code: "claimed_by_other".to_owned(),
-        message: "claimed by ALK-0352".to_owned(),
+        code: "claimed_by_other".into(),
+        message: "claimed by ALK-0352".into(),
     };
     let retrying = Outcome::Pending {
         attempts: 2,
@@ -304,9 +304,9 @@ fn holds_with_my_actions() -> App {
                 .parcel(key)
                 .and_then(|p| p.hold.clone())
                 .expect("held");
-            hold.claimed_by = Some("ALK-0417".to_owned());
+            hold.claimed_by = Some("ALK-0417".into());
             hold.version += 1;
-            Outcome::Done { hold }
+            Outcome::Done { hold: Some(hold) }
         });
         app.on_triage(Report {
             key: intent.key,
@@ -372,6 +372,7 @@ fn customs_stale(app: &mut App) {
     customs.failed(
         now() - Duration::seconds(60),
         "503 Service Unavailable".to_owned(),
+        false,
         now() + Duration::seconds(5),
     );
     app.health[1] = customs;

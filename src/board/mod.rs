@@ -24,6 +24,7 @@ use crate::domain::risk::{
     self, Assessment, CustomsPhase, Estimates, ParcelFacts, Reason, Risk, RiskPolicy, ShedOutlook,
     ShedState, Step,
 };
+use crate::domain::text::SafeText;
 use crate::domain::{
     Container, CustomsChange, Declaration, Delivery, Event, RailwayChange, StageInputs, Train,
     TrainStatus, TransshipmentStatus, stage_path,
@@ -373,9 +374,21 @@ impl Board {
     /// Applies a snapshot or a batch of events.
     pub fn apply(&mut self, delivery: Delivery, now: DateTime<Utc>) -> Applied {
         self.now = now;
-        self.revision += 1;
         let mut applied = Applied::default();
         match delivery {
+            // Nothing on the board changes: only how far time may count.
+            Delivery::RailwayCaughtUp(at) => {
+                self.heard(0, at);
+                return applied;
+            }
+            Delivery::CustomsCaughtUp(at) => {
+                self.heard(1, at);
+                return applied;
+            }
+            _ => self.revision += 1,
+        }
+        match delivery {
+            Delivery::RailwayCaughtUp(_) | Delivery::CustomsCaughtUp(_) => {}
             Delivery::RailwaySnapshot(trains) => {
                 self.heard(0, now);
                 let seed = !self.seeded_railway;
@@ -427,14 +440,14 @@ impl Board {
         applied
     }
 
-    fn intern(&mut self, text: &str) -> Text {
+    fn intern(&mut self, text: &impl SafeText) -> Text {
         self.strings.get(text)
     }
 
     /// The key of a train, creating a placeholder if the railway has not
     /// told of it yet.
-    fn train_entry(&mut self, train_id: &str) -> usize {
-        if let Some(key) = self.train_keys.get(train_id) {
+    fn train_entry(&mut self, train_id: &impl SafeText) -> usize {
+        if let Some(key) = self.train_keys.get(train_id.safe()) {
             return *key;
         }
         let train_id = self.intern(train_id);
@@ -452,8 +465,8 @@ impl Board {
 
     /// The key of a container, creating a placeholder if the railway has
     /// not told of it yet.
-    fn container_entry(&mut self, container_no: &str) -> usize {
-        if let Some(key) = self.container_keys.get(container_no) {
+    fn container_entry(&mut self, container_no: &impl SafeText) -> usize {
+        if let Some(key) = self.container_keys.get(container_no.safe()) {
             return *key;
         }
         let container_no = self.intern(container_no);
@@ -496,7 +509,7 @@ impl Board {
 
     /// Takes a container record unless the board holds a newer one.
     fn upsert_container(&mut self, container: Container, seed: bool) -> bool {
-        let key = self.container_entry(container.container_no.as_str());
+        let key = self.container_entry(container.container_no.text());
         if self.containers[key]
             .container
             .as_ref()
@@ -507,13 +520,13 @@ impl Board {
         if seed {
             self.learn_from_shed(&container.transshipment, container.arrived_at);
         }
-        let train = container.train_id.as_deref().map(|id| self.train_entry(id));
+        let train = container.train_id.as_ref().map(|id| self.train_entry(id));
         let entry = &mut self.containers[key];
         if entry.container.is_none() {
             entry.timeline.push(Moment {
                 at: container.arrived_at.unwrap_or(self.now),
                 what: Happened::ContainerBooked {
-                    train_id: container.train_id.as_deref().map(|t| self.strings.get(t)),
+                    train_id: container.train_id.as_ref().map(|t| self.strings.get(t)),
                 },
             });
         }
@@ -630,7 +643,7 @@ impl Board {
                 train_id,
                 arrived_at,
             }) => {
-                let train = train_id.as_deref().map(|id| self.train_entry(id));
+                let train = train_id.as_ref().map(|id| self.train_entry(id));
                 if let Some(key) = self.update_container(container_no.as_str(), seq, applied, |c| {
                     c.arrived_at = Some(arrived_at);
                     c.eta = None;
@@ -771,6 +784,7 @@ impl Board {
                 .observe(Step::Inspection, done - i.selected_at);
         }
         let particulars = parcel::particulars(&d, &mut self.strings);
+        let place = self.declared_place(&d);
         let moments = parcel::moments_of(&d);
         let parcel = Parcel {
             declaration_no: d.declaration_no.clone(),
@@ -778,7 +792,7 @@ impl Board {
             container_no: None,
             status: d.status.code,
             status_at: d.status.at,
-            status_note: d.status.note.map(String::into_boxed_str),
+            status_note: d.status.note,
             inspection: d.inspection.map(Box::new),
             hold: d.hold.map(Box::new),
             seq: d.seq,
@@ -801,40 +815,42 @@ impl Board {
         let key = self.parcels.insert(parcel);
         self.parcel_keys
             .insert(d.declaration_no.as_str().into(), key);
-        self.place_parcel(
-            key,
-            d.train_id.as_deref(),
-            d.container_no.as_ref().map(|c| c.as_str()),
-        );
+        self.place_parcel(key, place.0, place.1);
         self.reassess(key);
         true
     }
 
     fn replace_declaration(&mut self, key: usize, d: Declaration, at: DateTime<Utc>) {
         let particulars = parcel::particulars(&d, &mut self.strings);
+        let place = self.declared_place(&d);
         let p = &mut self.parcels[key];
         if p.status != d.status.code {
             p.record(at, Happened::Status(d.status.code.clone()));
         }
         p.status = d.status.code;
         p.status_at = d.status.at;
-        p.status_note = d.status.note.map(String::into_boxed_str);
+        p.status_note = d.status.note;
         p.inspection = d.inspection.map(Box::new);
         p.hold = d.hold.map(Box::new);
         p.seq = d.seq;
         *p.particulars = particulars;
-        self.place_parcel(
-            key,
-            d.train_id.as_deref(),
-            d.container_no.as_ref().map(|c| c.as_str()),
-        );
+        self.place_parcel(key, place.0, place.1);
         self.reassess(key);
     }
 
-    /// Puts a parcel on the train and in the container customs names.
-    fn place_parcel(&mut self, key: usize, train_id: Option<&str>, container_no: Option<&str>) {
-        let train = train_id.map(|id| self.train_entry(id));
-        let container = container_no.map(|no| self.container_entry(no));
+    /// The board keys of the train and container a declaration names
+    /// (placeholders until the railway tells of them).
+    fn declared_place(&mut self, d: &Declaration) -> (Option<usize>, Option<usize>) {
+        let train = d.train_id.as_ref().map(|id| self.train_entry(id));
+        let container = d
+            .container_no
+            .as_ref()
+            .map(|c| self.container_entry(c.text()));
+        (train, container)
+    }
+
+    /// Puts a parcel on a train and in a container (board keys).
+    fn place_parcel(&mut self, key: usize, train: Option<usize>, container: Option<usize>) {
         let (old_train, old_container) = {
             let p = &self.parcels[key];
             (p.train, p.container)
@@ -930,13 +946,17 @@ impl Board {
                 p.record(status.at, Happened::Status(status.code.clone()));
                 p.status = status.code;
                 p.status_at = status.at;
-                p.status_note = status.note.map(String::into_boxed_str);
+                p.status_note = status.note;
             }
             CustomsChange::DeclarationRebooked(r) => {
                 let train_id = self.intern(&r.train_id);
                 self.parcels[key].record(at, Happened::Rebooked { train_id });
-                let container = r.container_no.as_ref().map(|c| c.as_str().to_owned());
-                self.place_parcel(key, Some(&r.train_id), container.as_deref());
+                let train = self.train_entry(&r.train_id);
+                let container = r
+                    .container_no
+                    .as_ref()
+                    .map(|c| self.container_entry(c.text()));
+                self.place_parcel(key, Some(train), container);
             }
             CustomsChange::InspectionSelected(c) => {
                 p.record(at, Happened::InspectionSelected);
@@ -963,7 +983,7 @@ impl Board {
                 p.hold = Some(Box::new(c.hold));
             }
             CustomsChange::HoldUpdated(c) => {
-                let by = c.by.as_deref().map(|b| self.strings.get(b));
+                let by = c.by.as_ref().map(|b| self.strings.get(b));
                 let p = &mut self.parcels[key];
                 p.record(
                     at,
@@ -1257,8 +1277,8 @@ impl Board {
     fn remove_container(&mut self, key: usize) {
         // Parcels of other trains still in it lose their container.
         for parcel in self.containers[key].parcels.keys().to_vec() {
-            let train = self.parcels[parcel].train_id.clone();
-            self.place_parcel(parcel, train.as_deref(), None);
+            let train = self.parcels[parcel].train;
+            self.place_parcel(parcel, train, None);
             self.reassess(parcel);
         }
         self.move_container(key, None);

@@ -4,18 +4,17 @@
 //! Kept compact for a board of a million parcels: repeated text (enterprise
 //! names, goods, train ids) is interned, rare parts are boxed.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
 use crate::domain::risk::{Assessment, CustomsPhase};
+use crate::domain::text::{SafeText, SharedText};
 use crate::domain::{
-    Declaration, DeclarationNo, Hold, HoldOutcome, HoldReason, Inspection, InspectionStatus,
-    Procedure, ReceiptStatus, StagePath,
+    Declaration, DeclarationNo, FeedText, Hold, HoldOutcome, HoldReason, Inspection,
+    InspectionStatus, Procedure, ReceiptStatus, StagePath,
 };
 
 /// Interned text shared by many parcels.
-pub type Text = Arc<str>;
+pub type Text = SharedText;
 
 /// Something that happened to a parcel or its container, for its timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +68,7 @@ pub struct Goods {
     /// Unit.
     pub unit: Option<Text>,
     /// Decimal value.
-    pub value: Box<str>,
+    pub value: FeedText,
     /// Currency.
     pub currency: Text,
 }
@@ -78,9 +77,9 @@ pub struct Goods {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Particulars {
     /// Logistics waybill.
-    pub waybill_no: Box<str>,
+    pub waybill_no: FeedText,
     /// E-Port number.
-    pub pre_no: Option<Box<str>>,
+    pub pre_no: Option<crate::domain::PreNo>,
     /// Supervision mode.
     pub procedure: Procedure,
     /// E-commerce enterprise: code and name.
@@ -94,9 +93,9 @@ pub struct Particulars {
     /// Goods lines.
     pub goods: Box<[Goods]>,
     /// Total value and currency.
-    pub total_value: Option<(Box<str>, Text)>,
+    pub total_value: Option<(FeedText, Text)>,
     /// Gross weight.
-    pub gross_weight_kg: Option<Box<str>>,
+    pub gross_weight_kg: Option<FeedText>,
     /// Filing time.
     pub filed_at: Option<DateTime<Utc>>,
 }
@@ -115,7 +114,7 @@ pub struct Parcel {
     /// When it was given.
     pub status_at: DateTime<Utc>,
     /// Customs' note on it.
-    pub status_note: Option<Box<str>>,
+    pub status_note: Option<crate::domain::FeedText>,
     /// The inspection, if selected.
     pub inspection: Option<Box<Inspection>>,
     /// The open hold.
@@ -309,18 +308,18 @@ pub struct Interner {
 
 impl Interner {
     /// The shared copy of `text`.
-    pub fn get(&mut self, text: &str) -> Text {
-        if let Some(shared) = self.texts.get(text) {
-            return Arc::clone(shared);
+    pub fn get(&mut self, text: &impl SafeText) -> Text {
+        if let Some(shared) = self.texts.get(text.safe()) {
+            return shared.clone();
         }
-        let shared: Text = Arc::from(text);
-        self.texts.insert(Arc::clone(&shared));
+        let shared = SharedText::new(text);
+        self.texts.insert(shared.clone());
         shared
     }
 
     /// Forgets texts nobody else holds any more.
     pub fn sweep(&mut self) {
-        self.texts.retain(|t| Arc::strong_count(t) > 1);
+        self.texts.retain(SharedText::is_shared);
     }
 }
 
@@ -330,13 +329,13 @@ pub(super) fn particulars(d: &Declaration, strings: &mut Interner) -> Particular
         (strings.get(&p.code), strings.get(&p.name))
     };
     Particulars {
-        waybill_no: d.waybill_no.as_str().into(),
-        pre_no: d.pre_no.as_ref().map(|p| p.as_str().into()),
+        waybill_no: d.waybill_no.clone(),
+        pre_no: d.pre_no.clone(),
         procedure: d.procedure.clone(),
         ebc: party(&d.ebc, strings),
         logistics: d.logistics.as_ref().map(|p| party(p, strings)),
-        origin_region: d.origin_region.as_deref().map(|r| strings.get(r)),
-        destination_country: d.destination_country.as_deref().map(|c| strings.get(c)),
+        origin_region: d.origin_region.as_ref().map(|r| strings.get(r)),
+        destination_country: d.destination_country.as_ref().map(|c| strings.get(c)),
         goods: d
             .goods
             .iter()
@@ -344,18 +343,16 @@ pub(super) fn particulars(d: &Declaration, strings: &mut Interner) -> Particular
                 hs_code: strings.get(&g.hs_code),
                 name: strings.get(&g.name),
                 qty: g.qty,
-                unit: g.unit.as_deref().map(|u| strings.get(u)),
-                value: g.value.as_str().into(),
+                unit: g.unit.as_ref().map(|u| strings.get(u)),
+                value: g.value.clone(),
                 currency: strings.get(&g.currency),
             })
             .collect(),
         total_value: d.total_value.as_ref().map(|v| {
-            (
-                v.as_str().into(),
-                strings.get(d.currency.as_deref().unwrap_or("")),
-            )
+            let currency = d.currency.clone().unwrap_or_default();
+            (v.clone(), strings.get(&currency))
         }),
-        gross_weight_kg: d.gross_weight_kg.as_deref().map(Into::into),
+        gross_weight_kg: d.gross_weight_kg.clone(),
         filed_at: d.filed_at,
     }
 }

@@ -1,11 +1,14 @@
 //! The codes and enumerations of the contract, each tolerant of values this
-//! version does not know: an unknown value is kept exactly as written, shown
-//! as "unknown (value)" and written back unchanged.
+//! version does not know: an unknown value is kept as written (made safe for
+//! a terminal, like all [`FeedText`]), shown as "unknown (value)" and
+//! written back.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::text::FeedText;
 
 /// The language labels are shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -37,7 +40,7 @@ macro_rules! open_enum {
         pub enum $name {
             $( $(#[$vmeta])* $variant, )+
             /// A value this version does not know, kept as written.
-            Unknown(Box<str>),
+            Unknown(FeedText),
         }
 
         impl $name {
@@ -48,7 +51,7 @@ macro_rules! open_enum {
             pub fn parse(text: &str) -> Self {
                 match text {
                     $( $text => $name::$variant, )+
-                    other => $name::Unknown(other.into()),
+                    other => $name::Unknown(FeedText::new(other)),
                 }
             }
 
@@ -275,7 +278,7 @@ pub enum ReceiptStatus {
     /// A negative code: technical processing exception.
     Exception(i32),
     /// A code this version does not know, kept as written.
-    Unknown(Box<str>),
+    Unknown(FeedText),
 }
 
 const RECEIPT_CODES: &[(ReceiptStatus, &str, &str, &str)] = &[
@@ -356,7 +359,7 @@ impl ReceiptStatus {
         }
         match code.parse::<i32>() {
             Ok(n) if n < 0 && n.to_string() == code => ReceiptStatus::Exception(n),
-            _ => ReceiptStatus::Unknown(code.into()),
+            _ => ReceiptStatus::Unknown(FeedText::new(code)),
         }
     }
 
@@ -482,16 +485,7 @@ mod tests {
 
     #[test]
     fn unknown_codes_round_trip_exactly() {
-        for code in [
-            "450",
-            "0120",
-            "-03",
-            "+800",
-            " 800",
-            "",
-            "放行",
-            "\u{1b}[2J",
-        ] {
+        for code in ["450", "0120", "-03", "+800", " 800", "", "放行"] {
             let status = ReceiptStatus::parse(code);
             assert!(!status.is_known(), "{code:?} should be unknown");
             assert_eq!(status.code(), code);
@@ -501,6 +495,16 @@ mod tests {
         }
         assert_eq!(ReceiptStatus::parse("450").label(Lang::En), "unknown (450)");
         assert_eq!(ReceiptStatus::parse("450").number(), Some(450));
+    }
+
+    #[test]
+    fn unknown_codes_are_made_safe_as_they_are_read() {
+        let status: ReceiptStatus = serde_json::from_str(r#""\u001b[2J5\u009b01""#).unwrap();
+        assert_eq!(status.code(), "[2J501");
+        assert_eq!(status.label(Lang::En), "unknown ([2J501)");
+        let role: Role = serde_json::from_str(r#""\u001b]0;boss\u0007""#).unwrap();
+        assert_eq!(role.as_str(), "]0;boss");
+        assert!(!role.may_act());
     }
 
     #[test]

@@ -17,9 +17,12 @@ use super::ids::{ContainerNo, DeclarationNo};
 use super::model::{
     Container, Cutoffs, Declaration, Hold, Inspection, Status, Train, Transshipment,
 };
+use super::text::FeedText;
 use super::time::{rfc3339, rfc3339_patch};
 
-/// What a feed delivers to the board: a whole snapshot, or events after it.
+/// What a feed delivers to the board: a whole snapshot, events after it,
+/// or word that it has told everything up to an instant (a quiet feed
+/// still moves the board's horizon).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// Every train (with its containers) the railway lists now.
@@ -30,12 +33,30 @@ pub enum Delivery {
     RailwayEvents(Vec<Event<RailwayChange>>),
     /// Customs events, oldest first.
     CustomsEvents(Vec<Event<CustomsChange>>),
+    /// The railway had nothing more to tell as of its clock's instant.
+    RailwayCaughtUp(DateTime<Utc>),
+    /// Customs had nothing more to tell as of its clock's instant.
+    CustomsCaughtUp(DateTime<Utc>),
+}
+
+impl From<Vec<Event<RailwayChange>>> for Delivery {
+    fn from(events: Vec<Event<RailwayChange>>) -> Self {
+        Delivery::RailwayEvents(events)
+    }
+}
+
+impl From<Vec<Event<CustomsChange>>> for Delivery {
+    fn from(events: Vec<Event<CustomsChange>>) -> Self {
+        Delivery::CustomsEvents(events)
+    }
 }
 
 /// The typed `data` of one feed's events.
 pub trait Change: Sized {
     /// The event `type` string.
     fn event_type(&self) -> &str;
+    /// Whether this version knows the type.
+    fn is_known(&self) -> bool;
     /// Reads `data` for an event of `event_type`.
     fn from_data(event_type: &str, data: &RawValue) -> Result<Self, serde_json::Error>;
     /// Writes `data`.
@@ -46,13 +67,13 @@ pub trait Change: Sized {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event<C> {
     /// Unique; a redelivered event keeps its id.
-    pub event_id: String,
+    pub event_id: FeedText,
     /// Grows within the feed.
     pub seq: u64,
     /// When the change happened.
     pub at: DateTime<Utc>,
     /// Station code where it happened (railway).
-    pub station: Option<String>,
+    pub station: Option<FeedText>,
     /// What changed.
     pub change: C,
 }
@@ -91,14 +112,14 @@ impl<C: Change> Serialize for Event<C> {
 
 #[derive(Deserialize)]
 struct Envelope {
-    event_id: String,
+    event_id: FeedText,
     seq: u64,
     #[serde(rename = "type")]
-    event_type: String,
+    event_type: FeedText,
     #[serde(with = "rfc3339")]
     at: DateTime<Utc>,
     #[serde(default)]
-    station: Option<String>,
+    station: Option<FeedText>,
     data: Box<RawValue>,
 }
 
@@ -136,7 +157,7 @@ macro_rules! changes {
             /// An event type this version does not know.
             Unknown {
                 /// The `type` as written.
-                event_type: String,
+                event_type: FeedText,
                 /// The `data` as written.
                 data: serde_json::Value,
             },
@@ -155,11 +176,15 @@ macro_rules! changes {
                 }
             }
 
+            fn is_known(&self) -> bool {
+                !matches!(self, $name::Unknown { .. })
+            }
+
             fn from_data(event_type: &str, data: &RawValue) -> Result<Self, serde_json::Error> {
                 Ok(match event_type {
                     $( $text => $name::$variant(serde_json::from_str(data.get())?), )+
                     other => $name::Unknown {
-                        event_type: other.to_owned(),
+                        event_type: FeedText::new(other),
                         data: serde_json::from_str(data.get())?,
                     },
                 })
@@ -260,7 +285,7 @@ pub struct TrainScheduled {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainUpdated {
     /// The train.
-    pub train_id: String,
+    pub train_id: FeedText,
     /// New status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TrainStatus>,
@@ -280,7 +305,7 @@ pub struct TrainUpdated {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainDeparted {
     /// The train.
-    pub train_id: String,
+    pub train_id: FeedText,
     /// When it left.
     #[serde(with = "rfc3339")]
     pub actual_departure: DateTime<Utc>,
@@ -290,10 +315,10 @@ pub struct TrainDeparted {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainCancelled {
     /// The train.
-    pub train_id: String,
+    pub train_id: FeedText,
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<FeedText>,
 }
 
 /// `container.booked`.
@@ -310,7 +335,7 @@ pub struct ContainerArrived {
     pub container_no: ContainerNo,
     /// The train it is booked on.
     #[serde(default)]
-    pub train_id: Option<String>,
+    pub train_id: Option<FeedText>,
     /// Arrival in the yard.
     #[serde(with = "rfc3339")]
     pub arrived_at: DateTime<Utc>,
@@ -323,12 +348,12 @@ pub struct ContainerRebooked {
     pub container_no: ContainerNo,
     /// The train it was booked on.
     #[serde(default)]
-    pub from_train_id: Option<String>,
+    pub from_train_id: Option<FeedText>,
     /// The train it is booked on now.
-    pub to_train_id: String,
+    pub to_train_id: FeedText,
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<FeedText>,
 }
 
 /// `transshipment.*`: the container's shed record after the change.
@@ -362,7 +387,7 @@ pub struct DeclarationRebooked {
     /// The parcel.
     pub declaration_no: DeclarationNo,
     /// Its new train.
-    pub train_id: String,
+    pub train_id: FeedText,
     /// Its new container.
     #[serde(default)]
     pub container_no: Option<ContainerNo>,
@@ -386,7 +411,7 @@ pub struct HoldChanged {
     pub hold: Hold,
     /// The officer whose action caused it, if any.
     #[serde(default)]
-    pub by: Option<String>,
+    pub by: Option<FeedText>,
 }
 
 /// `hold.lifted`.

@@ -1,11 +1,14 @@
 //! Identifiers of the domain, with the validation rules of `DOMAIN.md`.
 //!
-//! Each identifier keeps the text exactly as the upstream system wrote it and
-//! validates on demand: a bad identifier is shown and flagged, never dropped.
+//! Each identifier keeps the text as the upstream system wrote it (made safe
+//! for a terminal, like all [`FeedText`]) and validates on demand: a bad
+//! identifier is shown and flagged, never dropped.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use super::text::FeedText;
 
 /// Why an identifier failed validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,16 +47,22 @@ macro_rules! identifier {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(FeedText);
 
         impl $name {
-            /// Wraps the text as written, valid or not.
-            pub fn new(text: impl Into<String>) -> Self {
-                $name(text.into())
+            /// Wraps the text as written (made safe for a terminal), valid
+            /// or not.
+            pub fn new(text: impl AsRef<str>) -> Self {
+                $name(FeedText::new(text.as_ref()))
             }
 
             /// The text as written upstream.
             pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The text, as shared feed text.
+            pub fn text(&self) -> &FeedText {
                 &self.0
             }
 
@@ -76,7 +85,7 @@ macro_rules! identifier {
 
         impl From<&str> for $name {
             fn from(text: &str) -> Self {
-                $name(text.to_owned())
+                $name::new(text)
             }
         }
     };

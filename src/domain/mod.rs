@@ -19,9 +19,10 @@ pub use codes::{
 pub use event::{Change, CustomsChange, Delivery, Event, RailwayChange};
 pub use ids::{ContainerNo, DeclarationNo, IdError, PreNo, StandardWagonNo, StationCode, WagonNo};
 pub use model::{
-    ApiError, Container, Cutoffs, Declaration, DeclarationPage, GoodsLine, Hold, HoldActionRequest,
-    HoldActionResult, Inspection, Note, Officer, Party, Station, Status, Train, TrainPage,
-    Transshipment,
+    ApiError, Container, Cursor, Cutoffs, Declaration, DeclarationPage, GoodsLine, Hold,
+    HoldActionRequest, HoldActionResult, Inspection, Note, Officer, PageToken, Party, Station,
+    Status, Train, TrainPage, Transshipment,
 };
 pub use risk::{Assessment, Estimates, Risk, RiskPolicy};
 pub use stage::{Stage, StageInputs, StagePath, StageState, stage_path};
+pub use text::FeedText;

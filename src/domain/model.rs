@@ -4,16 +4,22 @@
 //! `customs.openapi.yaml`: a field the contract allows to be `null` is written
 //! as `null` when empty, a field it only allows to be absent is left out.
 //! Unknown fields are ignored on reading; unknown enumeration values are kept
-//! (see [`super::codes`]). Every instant is UTC in memory.
+//! (see [`super::codes`]). Every instant is UTC in memory. Every string is
+//! [`FeedText`], made safe for a terminal as it is decoded; the cursors and
+//! page tokens, which are only ever sent back, are bounded [`Cursor`]s and
+//! [`PageToken`]s.
+
+use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::codes::{
     HoldActionKind, HoldReason, InspectionMethod, InspectionStatus, Procedure, ReceiptStatus, Role,
     TrainStatus, TransshipmentStatus,
 };
 use super::ids::{ContainerNo, DeclarationNo, PreNo, StandardWagonNo, StationCode, WagonNo};
+use super::text::FeedText;
 use super::time::{rfc3339, rfc3339_opt};
 
 /// A railway station on the route.
@@ -22,10 +28,10 @@ pub struct Station {
     /// `AKR`, `708507`, `722400`.
     pub code: StationCode,
     /// Name as the railway writes it.
-    pub name: String,
+    pub name: FeedText,
     /// Offset the station writes its times in, e.g. `+08:00`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub utc_offset: Option<String>,
+    pub utc_offset: Option<FeedText>,
 }
 
 /// The two deadlines a parcel must meet to leave on a train.
@@ -43,12 +49,12 @@ pub struct Cutoffs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Train {
     /// Train number plus service date, e.g. `X8017-20261126`.
-    pub train_id: String,
+    pub train_id: FeedText,
     /// E.g. `X8017`.
-    pub train_no: String,
+    pub train_no: FeedText,
     /// The service, e.g. "Alashankou-Tashkent cross-border e-commerce".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
+    pub service: Option<FeedText>,
     /// Where it leaves from.
     pub origin: Station,
     /// Where it goes.
@@ -95,15 +101,15 @@ pub struct Container {
     pub container_no: ContainerNo,
     /// ISO 6346 size and type code, e.g. `45G1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size_type: Option<String>,
+    pub size_type: Option<FeedText>,
     /// The train it is booked on.
-    pub train_id: Option<String>,
+    pub train_id: Option<FeedText>,
     /// Slot in the train consist, once known.
     #[serde(default)]
     pub position: Option<u32>,
     /// Seal number.
     #[serde(default)]
-    pub seal_no: Option<String>,
+    pub seal_no: Option<FeedText>,
     /// Arrival in the border station's yard; `None` while en route.
     #[serde(default, with = "rfc3339_opt")]
     pub arrived_at: Option<DateTime<Utc>>,
@@ -138,19 +144,19 @@ pub struct Transshipment {
     pub to_wagon: Option<WagonNo>,
     /// Shed track.
     #[serde(default)]
-    pub track: Option<String>,
+    pub track: Option<FeedText>,
     /// Why the shed will not move it.
     #[serde(default)]
-    pub blocked_reason: Option<String>,
+    pub blocked_reason: Option<FeedText>,
 }
 
 /// An enterprise: e-commerce business or logistics company.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Party {
     /// Customs registration code.
-    pub code: String,
+    pub code: FeedText,
     /// Name, usually Chinese.
-    pub name: String,
+    pub name: FeedText,
 }
 
 /// One line of goods in a parcel.
@@ -159,18 +165,18 @@ pub struct GoodsLine {
     /// Line number, from 1.
     pub line: u32,
     /// Chinese 10-digit commodity code.
-    pub hs_code: String,
+    pub hs_code: FeedText,
     /// Description as declared (often Chinese).
-    pub name: String,
+    pub name: FeedText,
     /// Quantity.
     pub qty: f64,
     /// Unit of the quantity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub unit: Option<FeedText>,
     /// Decimal string, e.g. `"35.20"`.
-    pub value: String,
+    pub value: FeedText,
     /// ISO 4217 code.
-    pub currency: String,
+    pub currency: FeedText,
 }
 
 /// A receipt status with the time customs gave it.
@@ -183,7 +189,7 @@ pub struct Status {
     pub at: DateTime<Utc>,
     /// Free text from customs.
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<FeedText>,
 }
 
 /// An inspection a parcel was selected for.
@@ -208,12 +214,12 @@ pub struct Inspection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     /// Who wrote it.
-    pub officer_id: String,
+    pub officer_id: FeedText,
     /// When.
     #[serde(with = "rfc3339")]
     pub at: DateTime<Utc>,
     /// What.
-    pub text: String,
+    pub text: FeedText,
 }
 
 /// An open hold (detention) on a parcel, and the triage around it.
@@ -222,13 +228,13 @@ pub struct Hold {
     /// Machine-readable reason.
     pub reason_code: HoldReason,
     /// Reason for people.
-    pub reason: String,
+    pub reason: FeedText,
     /// When the hold was placed.
     #[serde(with = "rfc3339")]
     pub placed_at: DateTime<Utc>,
     /// The officer handling it.
     #[serde(default)]
-    pub claimed_by: Option<String>,
+    pub claimed_by: Option<FeedText>,
     /// Since when.
     #[serde(default, with = "rfc3339_opt")]
     pub claimed_at: Option<DateTime<Utc>>,
@@ -257,7 +263,7 @@ pub struct Declaration {
     #[serde(default)]
     pub pre_no: Option<PreNo>,
     /// Logistics waybill number of the parcel.
-    pub waybill_no: String,
+    pub waybill_no: FeedText,
     /// Supervision mode.
     pub procedure: Procedure,
     /// The e-commerce enterprise.
@@ -267,25 +273,25 @@ pub struct Declaration {
     pub logistics: Option<Party>,
     /// Province the goods come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin_region: Option<String>,
+    pub origin_region: Option<FeedText>,
     /// ISO 3166 country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination_country: Option<String>,
+    pub destination_country: Option<FeedText>,
     /// The train the parcel is manifested on.
-    pub train_id: Option<String>,
+    pub train_id: Option<FeedText>,
     /// The container it is packed in.
     pub container_no: Option<ContainerNo>,
     /// What is in it.
     pub goods: Vec<GoodsLine>,
     /// Decimal string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_value: Option<String>,
+    pub total_value: Option<FeedText>,
     /// ISO 4217 code of `total_value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    pub currency: Option<FeedText>,
     /// Decimal string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gross_weight_kg: Option<String>,
+    pub gross_weight_kg: Option<FeedText>,
     /// When the enterprise filed it.
     #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     pub filed_at: Option<DateTime<Utc>>,
@@ -305,9 +311,9 @@ pub struct Declaration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Officer {
     /// E.g. `ALK-0417`.
-    pub officer_id: String,
+    pub officer_id: FeedText,
     /// Name.
-    pub name: String,
+    pub name: FeedText,
     /// What the token may do.
     pub role: Role,
 }
@@ -319,7 +325,7 @@ pub struct HoldActionRequest {
     pub action: HoldActionKind,
     /// The note (required for `note`).
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<FeedText>,
     /// The hold version the officer saw.
     #[serde(default)]
     pub expected_version: Option<u64>,
@@ -329,7 +335,7 @@ pub struct HoldActionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldActionResult {
     /// The server's id of the action.
-    pub action_id: String,
+    pub action_id: FeedText,
     /// The parcel.
     pub declaration_no: DeclarationNo,
     /// What was done.
@@ -347,10 +353,10 @@ pub struct TrainPage {
     /// The trains on this page.
     pub trains: Vec<Train>,
     /// Token of the next page, `None` on the last.
-    pub next_page_token: Option<String>,
+    pub next_page_token: Option<PageToken>,
     /// Event cursor of the snapshot (first page only).
     #[serde(default)]
-    pub cursor: Option<String>,
+    pub cursor: Option<Cursor>,
     /// The server's clock.
     #[serde(with = "rfc3339")]
     pub server_time: DateTime<Utc>,
@@ -362,10 +368,10 @@ pub struct DeclarationPage {
     /// The declarations on this page.
     pub declarations: Vec<Declaration>,
     /// Token of the next page, `None` on the last.
-    pub next_page_token: Option<String>,
+    pub next_page_token: Option<PageToken>,
     /// Event cursor of the snapshot (first page of a snapshot only).
     #[serde(default)]
-    pub cursor: Option<String>,
+    pub cursor: Option<Cursor>,
     /// The server's clock.
     #[serde(with = "rfc3339")]
     pub server_time: DateTime<Utc>,
@@ -375,8 +381,68 @@ pub struct DeclarationPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Machine-readable code, e.g. `cursor_expired`.
-    pub error: String,
+    pub error: FeedText,
     /// For logs, not logic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<FeedText>,
 }
+
+/// Declares an opaque string a server hands out to be sent back as it
+/// came (never shown): it can only be built with its length checked.
+macro_rules! opaque {
+    ($(#[$meta:meta])* $name:ident, $max:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(Box<str>);
+
+        impl $name {
+            /// The most characters one may have.
+            pub const MAX_CHARS: usize = $max;
+
+            /// Takes `text` if it has 1 to [`Self::MAX_CHARS`] characters.
+            pub fn new(text: &str) -> Result<Self, String> {
+                let chars = text.chars().count();
+                if (1..=Self::MAX_CHARS).contains(&chars) {
+                    Ok($name(text.into()))
+                } else {
+                    Err(format!(
+                        "{} of {chars} characters (1 to {} allowed)",
+                        stringify!($name),
+                        Self::MAX_CHARS
+                    ))
+                }
+            }
+
+            /// The text, to send back.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), &*self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(d)?;
+                $name::new(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+opaque!(
+    /// An event cursor (the contract's `after` takes at most 256 characters).
+    Cursor,
+    256
+);
+
+opaque!(
+    /// A snapshot page token.
+    PageToken,
+    1024
+);

@@ -3,11 +3,15 @@
 //! Anything an upstream system writes (names, notes, reasons, even
 //! identifiers) may carry control characters, ANSI CSI/OSC escape
 //! sequences or bidi overrides. [`clean`] removes what a terminal would
-//! interpret; [`fit`] cuts to a display width, counting double-width (CJK)
-//! characters as two columns and ending with an ellipsis.
+//! interpret; [`FeedText`] is text that went through it when it was built
+//! (every string the feeds decode is one); [`fit`] cuts to a display width,
+//! counting double-width (CJK) characters as two columns and ending with an
+//! ellipsis.
 
 use std::borrow::Cow;
+use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Characters a terminal would act on, or that reorder what follows.
@@ -90,6 +94,209 @@ pub fn fit_tail(text: &str, columns: usize) -> String {
     std::iter::once('…').chain(tail.into_iter().rev()).collect()
 }
 
+/// The longest text kept from the network, in characters; longer text is
+/// cut and ends in `…` (the contract's longest free text, a note, is 2000).
+pub const MAX_FEED_CHARS: usize = 4096;
+
+/// Text that came from the network (or from anyone but this program),
+/// made safe for a terminal when it was built: without control characters,
+/// escape sequences' ESC, C1 controls, DEL or bidi controls, and at most
+/// [`MAX_FEED_CHARS`] characters. Every constructor, decoding included, runs
+/// [`clean`], so a value of this type can be printed anywhere.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FeedText(Box<str>);
+
+impl FeedText {
+    /// Cleans `text` (and cuts it to [`MAX_FEED_CHARS`]).
+    pub fn new(text: &str) -> FeedText {
+        let text = clean(text);
+        match text.char_indices().nth(MAX_FEED_CHARS) {
+            None => FeedText(text.into()),
+            Some((cut, _)) => {
+                let mut kept = String::with_capacity(cut + '…'.len_utf8());
+                kept.push_str(&text[..cut]);
+                kept.push('…');
+                FeedText(kept.into_boxed_str())
+            }
+        }
+    }
+
+    /// The safe text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for FeedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for FeedText {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for FeedText {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FeedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for FeedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for FeedText {
+    fn from(text: &str) -> Self {
+        FeedText::new(text)
+    }
+}
+
+impl From<String> for FeedText {
+    fn from(text: String) -> Self {
+        FeedText::new(&text)
+    }
+}
+
+impl From<&String> for FeedText {
+    fn from(text: &String) -> Self {
+        FeedText::new(text)
+    }
+}
+
+impl PartialEq<str> for FeedText {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for FeedText {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for FeedText {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<FeedText> for String {
+    fn eq(&self, other: &FeedText) -> bool {
+        **self == *other.0
+    }
+}
+
+impl Serialize for FeedText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for FeedText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        Ok(FeedText::new(&text))
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::FeedText {}
+    impl Sealed for super::SharedText {}
+}
+
+/// Text that went through [`clean`] when it was built: [`FeedText`] and
+/// [`SharedText`], and nothing else.
+pub trait SafeText: sealed::Sealed {
+    /// The text.
+    fn safe(&self) -> &str;
+}
+
+impl SafeText for FeedText {
+    fn safe(&self) -> &str {
+        &self.0
+    }
+}
+
+impl SafeText for SharedText {
+    fn safe(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Safe text held once and shared (interned): built only from other safe
+/// text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedText(std::sync::Arc<str>);
+
+impl SharedText {
+    /// A shared copy of safe text.
+    pub fn new(text: &impl SafeText) -> SharedText {
+        SharedText(text.safe().into())
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether anything but the interner holds it.
+    pub fn is_shared(&self) -> bool {
+        std::sync::Arc::strong_count(&self.0) > 1
+    }
+}
+
+impl std::ops::Deref for SharedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for SharedText {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for SharedText {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SharedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for SharedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl Serialize for SharedText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +328,29 @@ mod tests {
         assert_eq!(fit("ABCDEFGH", 5), "ABCD…");
         assert_eq!(fit("ABC", 0), "");
         assert_eq!(fit(&"W".repeat(3000), 10).chars().count(), 10);
+    }
+
+    #[test]
+    fn feed_text_is_clean_however_it_is_built() {
+        let hostile = "\u{1b}]0;PWNED\u{7}\u{202e}gnahZ\u{9b}2J\u{7f}";
+        let decoded: FeedText =
+            serde_json::from_str(&serde_json::to_string(hostile).unwrap()).unwrap();
+        for text in [
+            decoded,
+            FeedText::new(hostile),
+            FeedText::from(hostile.to_owned()),
+        ] {
+            assert_eq!(text, "]0;PWNEDgnahZ2J");
+            assert!(!text.chars().any(is_unsafe));
+        }
+        let long = FeedText::new(&"很".repeat(MAX_FEED_CHARS + 10));
+        assert_eq!(long.chars().count(), MAX_FEED_CHARS + 1);
+        assert!(long.ends_with('…'));
+        let exact = FeedText::new(&"W".repeat(MAX_FEED_CHARS));
+        assert_eq!(exact.len(), MAX_FEED_CHARS);
+        assert_eq!(
+            serde_json::to_string(&FeedText::new("阿拉山口")).unwrap(),
+            "\"阿拉山口\""
+        );
     }
 }

@@ -1,12 +1,14 @@
 //! How a feed is doing: ok, stale or down, since when, why, how fast it
-//! delivers, how late, and how far the local clock is from the server's.
+//! delivers, how late, how far the local clock is from the server's, and
+//! what it did wrong that the board survived ([`Oddities`]).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::Feed;
+use crate::domain::FeedText;
 
 /// The state shown for a feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,6 +42,99 @@ pub struct HealthLimits {
     pub down_after: Duration,
 }
 
+/// Kinds of unknown event types counted one by one; more are counted
+/// together.
+const UNKNOWN_KINDS: usize = 16;
+
+/// How long a new oddity is announced in the header.
+pub const NOTICE_FOR: Duration = Duration::seconds(15);
+
+/// What a feed did wrong since the board started (each is survived: a
+/// malformed record or an unknown event type is skipped and counted, an
+/// expired cursor costs a fresh snapshot), for the diagnostics screen and
+/// `status --json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Oddities {
+    /// Records (snapshot objects, events) that did not decode, skipped.
+    pub malformed: u64,
+    /// Why the latest one did not.
+    pub last_malformed: Option<FeedText>,
+    /// Events of a type this version does not know, skipped, by type.
+    pub unknown_types: BTreeMap<FeedText, u64>,
+    /// Snapshots taken again (after an expired cursor).
+    pub resnapshots: u64,
+    /// `429` answers.
+    pub rate_limited: u64,
+    /// Requests that failed (any way).
+    pub failed_requests: u64,
+    /// The longest an event took to reach the board.
+    #[serde(serialize_with = "seconds")]
+    pub max_lag: Option<Duration>,
+    /// The latest oddity in words, and when (local clock): the header
+    /// shows it for [`NOTICE_FOR`].
+    #[serde(skip)]
+    pub notice: Option<(DateTime<Utc>, String)>,
+}
+
+fn seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&(d.num_milliseconds() as f64 / 1000.0)),
+        None => s.serialize_none(),
+    }
+}
+
+impl Oddities {
+    /// Records that did not decode.
+    pub fn malformed(&mut self, at: DateTime<Utc>, reasons: Vec<FeedText>) {
+        if let Some(last) = reasons.last() {
+            self.malformed += reasons.len() as u64;
+            self.notice = Some((
+                at,
+                format!("{} malformed record(s) skipped: {last}", reasons.len()),
+            ));
+            self.last_malformed = Some(last.clone());
+        }
+    }
+
+    /// Events of types this version does not know.
+    pub fn unknown_types<'a>(&mut self, at: DateTime<Utc>, types: impl Iterator<Item = &'a str>) {
+        let mut seen = 0;
+        for event_type in types {
+            seen += 1;
+            let kinds = self.unknown_types.len();
+            let key = FeedText::new(event_type);
+            let key = if kinds < UNKNOWN_KINDS || self.unknown_types.contains_key(&key) {
+                key
+            } else {
+                FeedText::new("(other types)")
+            };
+            *self.unknown_types.entry(key).or_default() += 1;
+        }
+        if seen > 0 {
+            self.notice = Some((at, format!("{seen} event(s) of unknown type skipped")));
+        }
+    }
+
+    /// A fresh snapshot after the first.
+    pub fn resnapshot(&mut self, at: DateTime<Utc>) {
+        self.resnapshots += 1;
+        self.notice = Some((at, "cursor expired: snapshot taken again".to_owned()));
+    }
+
+    /// The notice to show at `now`, if recent.
+    pub fn notice(&self, now: DateTime<Utc>) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|(at, _)| now - *at <= NOTICE_FOR && now >= *at)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// Unknown events skipped, all types.
+    pub fn unknown_events(&self) -> u64 {
+        self.unknown_types.values().sum()
+    }
+}
+
 /// What is known of one feed's health.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedHealth {
@@ -59,8 +154,8 @@ pub struct FeedHealth {
     pub lag: Option<Duration>,
     /// Snapshots taken (the first, and one after each expired cursor).
     pub snapshots: u32,
-    /// Events that did not parse (skipped, counted).
-    pub malformed: u32,
+    /// What the feed did wrong.
+    pub oddities: Oddities,
     /// When the next attempt is due after a failure.
     pub retry_at: Option<DateTime<Utc>>,
     received: VecDeque<(DateTime<Utc>, u32)>,
@@ -78,7 +173,7 @@ impl FeedHealth {
             skew: None,
             lag: None,
             snapshots: 0,
-            malformed: 0,
+            oddities: Oddities::default(),
             retry_at: None,
             received: VecDeque::new(),
         }
@@ -95,11 +190,23 @@ impl FeedHealth {
         }
     }
 
+    /// Records a snapshot read.
+    pub fn snapshot_taken(&mut self, at: DateTime<Utc>) {
+        if self.snapshots > 0 {
+            self.oddities.resnapshot(at);
+        }
+        self.snapshots = self.snapshots.saturating_add(1);
+    }
+
     /// Records events received, and how late the newest one is.
     pub fn received(&mut self, at: DateTime<Utc>, count: u32, lag: Option<Duration>) {
         if count > 0 {
             self.received.push_back((at, count));
             self.lag = lag;
+            if let Some(lag) = lag {
+                let max = self.oddities.max_lag.get_or_insert(lag);
+                *max = (*max).max(lag);
+            }
         }
         while self
             .received
@@ -111,11 +218,21 @@ impl FeedHealth {
     }
 
     /// Records a failure and when the next attempt is due.
-    pub fn failed(&mut self, at: DateTime<Utc>, error: String, retry_at: DateTime<Utc>) {
-        self.failures += 1;
+    pub fn failed(
+        &mut self,
+        at: DateTime<Utc>,
+        error: String,
+        rate_limited: bool,
+        retry_at: DateTime<Utc>,
+    ) {
+        self.failures = self.failures.saturating_add(1);
         self.failing_since.get_or_insert(at);
         self.last_error = Some(error);
         self.retry_at = Some(retry_at);
+        self.oddities.failed_requests += 1;
+        if rate_limited {
+            self.oddities.rate_limited += 1;
+        }
     }
 
     /// Events received in the minute before `now`.
@@ -168,12 +285,12 @@ mod tests {
     fn ok_then_stale_then_down() {
         let mut h = FeedHealth::new(Feed::Customs);
         assert_eq!(h.state(t(0), &LIMITS), FeedState::Stale, "connecting");
-        h.failed(t(0), "no answer".into(), t(1));
+        h.failed(t(0), "no answer".into(), false, t(1));
         assert_eq!(h.state(t(0), &LIMITS), FeedState::Down, "never answered");
         h.succeeded(t(10), Some(Duration::seconds(2)));
         assert_eq!(h.state(t(15), &LIMITS), FeedState::Ok);
         assert_eq!(h.state(t(40), &LIMITS), FeedState::Stale, "quiet too long");
-        h.failed(t(41), "503 unavailable".into(), t(43));
+        h.failed(t(41), "503 unavailable".into(), false, t(43));
         assert_eq!(h.state(t(42), &LIMITS), FeedState::Stale, "failing");
         assert_eq!(h.state(t(200), &LIMITS), FeedState::Down);
         assert_eq!(h.last_error.as_deref(), Some("503 unavailable"));
@@ -189,5 +306,36 @@ mod tests {
         h.received(t(90), 5, Some(Duration::seconds(3)));
         assert_eq!(h.events_per_minute(t(90)), 25);
         assert_eq!(h.lag, Some(Duration::seconds(3)));
+    }
+
+    #[test]
+    fn oddities_are_counted_and_announced_briefly() {
+        let mut h = FeedHealth::new(Feed::Customs);
+        h.snapshot_taken(t(0));
+        assert_eq!(h.oddities.resnapshots, 0, "the first snapshot is no oddity");
+        h.snapshot_taken(t(10));
+        assert_eq!(h.oddities.resnapshots, 1);
+        h.oddities
+            .malformed(t(20), vec![FeedText::new("missing field `seq`")]);
+        assert_eq!(h.oddities.malformed, 1);
+        assert!(h.oddities.notice(t(25)).unwrap().contains("missing field"));
+        assert_eq!(h.oddities.notice(t(40)), None, "gone after a while");
+        for n in 0..40 {
+            let name = format!("kind.{n}");
+            h.oddities
+                .unknown_types(t(50), [name.as_str(), "kind.0"].into_iter());
+        }
+        assert_eq!(h.oddities.unknown_types.len(), UNKNOWN_KINDS + 1);
+        assert_eq!(h.oddities.unknown_events(), 80);
+        assert_eq!(h.oddities.unknown_types[&FeedText::new("kind.0")], 41);
+        h.failed(t(60), "429 rate limited".into(), true, t(61));
+        assert_eq!(
+            (h.oddities.rate_limited, h.oddities.failed_requests),
+            (1, 1)
+        );
+        h.received(t(70), 3, Some(Duration::seconds(9)));
+        h.received(t(71), 3, Some(Duration::seconds(2)));
+        assert_eq!(h.oddities.max_lag, Some(Duration::seconds(9)));
+        assert_eq!(h.lag, Some(Duration::seconds(2)));
     }
 }

@@ -73,7 +73,7 @@ pub enum FeedMessage {
         delivery: Delivery,
     },
     /// The feed's health after a request.
-    Health(FeedHealth),
+    Health(Box<FeedHealth>),
 }
 
 /// The token of a feed: its environment variable, else its `token_file`.

@@ -1,17 +1,27 @@
 //! The polling engine, one for both APIs: a snapshot page by page, then
 //! events after its cursor, again at once while `has_more`; a fresh
-//! snapshot after `410`; waits of at least `Retry-After` after `429`;
-//! exponential back-off with jitter, capped, after any other failure.
+//! snapshot after `410`; waits of at least `Retry-After` (bounded) after
+//! `429`; exponential back-off with jitter, capped, after any other
+//! failure. A snapshot is bounded too: a server that hands out pages for
+//! ever, or the same page token twice, gets a malformed-answer failure.
 
+use std::collections::HashSet;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use super::client::{ApiClient, FeedError, PageCache, RawBatch, parse_each};
+use super::client::{ApiClient, Batch, FeedError, PageCache};
 use super::health::FeedHealth;
 use super::{Backoff, Feed, FeedMessage};
-use crate::domain::{Change, CustomsChange, Declaration, Delivery, Event, RailwayChange, Train};
+use crate::domain::{
+    Change, Cursor, CustomsChange, Declaration, Delivery, FeedText, PageToken, RailwayChange, Train,
+};
+
+/// The most objects one snapshot may bring (a port's two days are about a
+/// million parcels).
+pub const MAX_SNAPSHOT_OBJECTS: usize = 5_000_000;
 
 /// How a poller paces itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,10 +39,14 @@ pub struct PollSettings {
 /// What one step of polling gave.
 #[derive(Debug)]
 pub enum Polled {
-    /// Something to apply; `more` when the feed has more right away.
-    Delivered { delivery: Delivery, more: bool },
-    /// Nothing new.
-    Idle,
+    /// Something to apply (a snapshot; events; word that the feed is
+    /// caught up); `more` when the feed has more right away.
+    Delivered {
+        /// In order.
+        deliveries: Vec<Delivery>,
+        /// Poll again at once.
+        more: bool,
+    },
     /// A failure: wait this long before the next step.
     Wait(StdDuration),
 }
@@ -43,20 +57,9 @@ pub struct Poller {
     client: ApiClient,
     settings: PollSettings,
     cache: PageCache,
-    cursor: Option<String>,
+    cursor: Option<Cursor>,
     health: FeedHealth,
     last_failure: Option<FeedError>,
-}
-
-/// A batch of parsed events as a delivery, with its size and newest
-/// instant, and the reasons of the events that did not parse.
-fn delivery_of<C: Change>(
-    (events, bad): (Vec<Event<C>>, Vec<String>),
-    wrap: fn(Vec<Event<C>>) -> Delivery,
-) -> (Delivery, usize, Option<DateTime<Utc>>, Vec<String>) {
-    let newest = events.iter().map(|e| e.at).max();
-    let count = events.len();
-    (wrap(events), count, newest, bad)
 }
 
 impl Poller {
@@ -85,86 +88,108 @@ impl Poller {
 
     /// Reads every page of a snapshot; sets the cursor from the first.
     async fn snapshot(&mut self) -> Result<Delivery, FeedError> {
-        let mut token: Option<String> = None;
-        let mut cursor: Option<String> = None;
-        let mut trains: Vec<Train> = Vec::new();
-        let mut declarations: Vec<Declaration> = Vec::new();
+        Ok(match self.feed() {
+            Feed::Railway => Delivery::RailwaySnapshot(self.pages::<Train>().await?),
+            Feed::Customs => Delivery::CustomsSnapshot(self.pages::<Declaration>().await?),
+        })
+    }
+
+    async fn pages<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, FeedError> {
+        let mut token: Option<PageToken> = None;
+        let mut seen_tokens: HashSet<PageToken> = HashSet::new();
+        let mut cursor: Option<Cursor> = None;
+        let mut objects: Vec<T> = Vec::new();
         let mut bad = Vec::new();
         let mut skew = None;
         loop {
             let page = self
                 .client
-                .snapshot_page(token.as_deref(), self.settings.page_size, &mut self.cache)
+                .snapshot_page::<T>(token.as_ref(), self.settings.page_size, &mut self.cache)
                 .await?;
             skew = page.skew().or(skew);
+            let page = page.body;
             if token.is_none() {
-                cursor = Some(page.body.cursor.clone().ok_or_else(|| {
-                    FeedError::Malformed("the first snapshot page carries no cursor".into())
+                cursor = Some(page.cursor.ok_or_else(|| {
+                    malformed("the first snapshot page carries no cursor".to_owned())
                 })?);
             }
-            match self.feed() {
-                Feed::Railway => parse_each(&page.body.items, &mut trains, &mut bad),
-                Feed::Customs => parse_each(&page.body.items, &mut declarations, &mut bad),
+            objects.extend(page.items);
+            bad.extend(page.bad);
+            if objects.len() > MAX_SNAPSHOT_OBJECTS {
+                return Err(malformed(format!(
+                    "a snapshot of more than {MAX_SNAPSHOT_OBJECTS} objects"
+                )));
             }
-            match page.body.next_page_token {
+            match page.next_page_token {
+                Some(next) if !seen_tokens.insert(next.clone()) => {
+                    return Err(malformed(
+                        "the snapshot gave the same page token twice".to_owned(),
+                    ));
+                }
                 Some(next) => token = Some(next),
                 None => break,
             }
         }
         let now = Utc::now();
         self.cursor = cursor;
-        self.health.snapshots += 1;
-        self.note_malformed(bad);
+        self.health.snapshot_taken(now);
+        self.health.oddities.malformed(now, bad);
         self.health.succeeded(now, skew);
-        Ok(match self.feed() {
-            Feed::Railway => Delivery::RailwaySnapshot(trains),
-            Feed::Customs => Delivery::CustomsSnapshot(declarations),
-        })
-    }
-
-    fn note_malformed(&mut self, bad: Vec<String>) {
-        if let Some(last) = bad.last() {
-            self.health.malformed += bad.len() as u32;
-            self.health.last_error = Some(format!("skipped a malformed object: {last}"));
-        }
+        Ok(objects)
     }
 
     /// One poll of events after the cursor.
-    async fn poll(&mut self, cursor: String) -> Result<Polled, FeedError> {
+    async fn poll(&mut self, cursor: Cursor) -> Result<Polled, FeedError> {
+        Ok(match self.feed() {
+            Feed::Railway => self.poll_as::<RailwayChange>(cursor).await?,
+            Feed::Customs => self.poll_as::<CustomsChange>(cursor).await?,
+        })
+    }
+
+    async fn poll_as<C: Change>(&mut self, cursor: Cursor) -> Result<Polled, FeedError>
+    where
+        Delivery: From<Vec<crate::domain::Event<C>>>,
+    {
         let answer = self
             .client
-            .events(&cursor, self.settings.event_batch)
+            .events::<C>(&cursor, self.settings.event_batch)
             .await?;
-        let RawBatch {
+        let skew = answer.skew();
+        let Batch {
+            events,
+            bad,
             next,
             has_more,
             server_time,
-            ..
-        } = &answer.body;
-        let (delivery, count, newest, bad) = match self.feed() {
-            Feed::Railway => delivery_of(
-                answer.body.parse::<RailwayChange>(),
-                Delivery::RailwayEvents,
-            ),
-            Feed::Customs => delivery_of(
-                answer.body.parse::<CustomsChange>(),
-                Delivery::CustomsEvents,
-            ),
-        };
-        self.cursor = Some(next.clone());
+        } = answer.body;
         let now = Utc::now();
-        self.health.succeeded(now, answer.skew());
+        self.health.succeeded(now, skew);
+        let newest = events.iter().map(|e| e.at).max();
         self.health
-            .received(now, count as u32, newest.map(|at| *server_time - at));
-        self.note_malformed(bad);
-        Ok(if count == 0 {
-            Polled::Idle
-        } else {
-            Polled::Delivered {
-                delivery,
-                more: *has_more,
-            }
-        })
+            .received(now, events.len() as u32, newest.map(|at| server_time - at));
+        self.health.oddities.malformed(now, bad);
+        self.health.oddities.unknown_types(
+            now,
+            events
+                .iter()
+                .filter(|e| !e.change.is_known())
+                .map(|e| e.change.event_type()),
+        );
+        // A server that says there is more but gives nothing, or the same
+        // cursor back, is not asked again at once.
+        let more = has_more && !events.is_empty() && next != cursor;
+        self.cursor = Some(next);
+        let mut deliveries = Vec::with_capacity(2);
+        if !events.is_empty() {
+            deliveries.push(Delivery::from(events));
+        }
+        if !more {
+            deliveries.push(match self.feed() {
+                Feed::Railway => Delivery::RailwayCaughtUp(server_time),
+                Feed::Customs => Delivery::CustomsCaughtUp(server_time),
+            });
+        }
+        Ok(Polled::Delivered { deliveries, more })
     }
 
     /// The wait after the current run of failures.
@@ -182,7 +207,7 @@ impl Poller {
     pub async fn step(&mut self) -> Polled {
         let result = match self.cursor.clone() {
             None => self.snapshot().await.map(|delivery| Polled::Delivered {
-                delivery,
+                deliveries: vec![delivery],
                 more: true,
             }),
             Some(cursor) => self.poll(cursor).await,
@@ -199,7 +224,9 @@ impl Poller {
                 };
                 let now = Utc::now();
                 let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                self.health.failed(now, error.to_string(), retry_at);
+                let rate_limited = matches!(error, FeedError::RateLimited { .. });
+                self.health
+                    .failed(now, error.to_string(), rate_limited, retry_at);
                 self.last_failure = Some(error);
                 Polled::Wait(wait)
             }
@@ -213,20 +240,22 @@ impl Poller {
         loop {
             let polled = self.step().await;
             if to_board
-                .send(FeedMessage::Health(self.health.clone()))
+                .send(FeedMessage::Health(Box::new(self.health.clone())))
                 .await
                 .is_err()
             {
                 return;
             }
             let wait = match polled {
-                Polled::Delivered { delivery, more } => {
-                    let message = FeedMessage::Delivered {
-                        feed: self.feed(),
-                        delivery,
-                    };
-                    if to_board.send(message).await.is_err() {
-                        return;
+                Polled::Delivered { deliveries, more } => {
+                    for delivery in deliveries {
+                        let message = FeedMessage::Delivered {
+                            feed: self.feed(),
+                            delivery,
+                        };
+                        if to_board.send(message).await.is_err() {
+                            return;
+                        }
                     }
                     if more {
                         StdDuration::ZERO
@@ -234,7 +263,6 @@ impl Poller {
                         self.settings.poll_interval
                     }
                 }
-                Polled::Idle => self.settings.poll_interval,
                 Polled::Wait(wait) => wait,
             };
             if !wait.is_zero() {
@@ -245,18 +273,21 @@ impl Poller {
 
     /// Reads the feed once: the snapshot, then events until there are no
     /// more. Failures are retried (with the usual waits) `attempts` times.
+    /// Cut short by the caller (a deadline), it has read nothing.
     pub async fn read_once(&mut self, attempts: u32) -> Result<Vec<Delivery>, FeedError> {
         let mut deliveries = Vec::new();
         let mut failures = 0;
         loop {
             match self.step().await {
-                Polled::Delivered { delivery, more } => {
-                    deliveries.push(delivery);
-                    if !more {
+                Polled::Delivered {
+                    deliveries: more_deliveries,
+                    more,
+                } => {
+                    deliveries.extend(more_deliveries);
+                    if !more && self.cursor.is_some() {
                         return Ok(deliveries);
                     }
                 }
-                Polled::Idle => return Ok(deliveries),
                 Polled::Wait(wait) => {
                     failures += 1;
                     if failures >= attempts {
@@ -267,4 +298,8 @@ impl Poller {
             }
         }
     }
+}
+
+fn malformed(why: String) -> FeedError {
+    FeedError::Malformed(FeedText::new(&why))
 }

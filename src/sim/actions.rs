@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::world::World;
 use crate::domain::event::HoldChanged;
 use crate::domain::{
-    CustomsChange, DeclarationNo, Hold, HoldActionKind, HoldActionRequest, HoldActionResult, Note,
-    Officer, Role,
+    CustomsChange, DeclarationNo, FeedText, Hold, HoldActionKind, HoldActionRequest,
+    HoldActionResult, Note, Officer, Role,
 };
 
 /// How long an idempotency key is remembered (wall clock).
@@ -87,7 +87,7 @@ impl World {
         }
         if let Some(seen) = self.idempotency.answers.get(key) {
             let same = seen.declaration_no == declaration_no
-                && seen.officer_id == officer.officer_id
+                && seen.officer_id == *officer.officer_id
                 && seen.request == request;
             return if same {
                 Ok(ActionOutcome::Replayed(seen.result.clone()))
@@ -119,7 +119,7 @@ impl World {
             ));
         }
         let claimant = hold.claimed_by.as_deref();
-        let by_other = claimant.is_some_and(|c| c != officer.officer_id);
+        let by_other = claimant.is_some_and(|c| c != officer.officer_id.as_str());
         match &request.action {
             HoldActionKind::Claim
             | HoldActionKind::RequestPriorityInspection
@@ -167,7 +167,8 @@ impl World {
                 "A{:06}-{}",
                 self.idempotency.recorded,
                 &key[..key.len().min(8)]
-            ),
+            )
+            .into(),
             declaration_no: DeclarationNo::new(declaration_no),
             action: request.action.clone(),
             recorded_at: Some(self.now),
@@ -177,7 +178,7 @@ impl World {
             key.to_owned(),
             Remembered {
                 declaration_no: declaration_no.to_owned(),
-                officer_id: officer.officer_id.clone(),
+                officer_id: officer.officer_id.to_string(),
                 request,
                 result: result.clone(),
             },
@@ -193,7 +194,7 @@ impl World {
         serial: u64,
         officer_id: &str,
         action: &HoldActionKind,
-        note: Option<String>,
+        note: Option<FeedText>,
     ) -> Hold {
         let now = self.now;
         let seq = self.customs.next_seq();
@@ -204,7 +205,7 @@ impl World {
         let hold = p.hold.as_mut().expect("acting on an open hold");
         match action {
             HoldActionKind::Claim => {
-                hold.claimed_by = Some(officer_id.to_owned());
+                hold.claimed_by = Some(officer_id.into());
                 hold.claimed_at = Some(now);
             }
             HoldActionKind::Unclaim => {
@@ -218,7 +219,7 @@ impl World {
         }
         if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
             hold.notes.push(Note {
-                officer_id: officer_id.to_owned(),
+                officer_id: officer_id.into(),
                 at: now,
                 text,
             });
@@ -234,7 +235,7 @@ impl World {
         let updated = CustomsChange::HoldUpdated(HoldChanged {
             declaration_no: number,
             hold: hold.clone(),
-            by: Some(officer_id.to_owned()),
+            by: Some(officer_id.into()),
         });
         self.log_customs(seq, |_| updated);
         match action {

@@ -1,7 +1,7 @@
 //! What the simulated parcels are made of: the goods of the first
 //! Alashankou–Tashkent e-commerce train, enterprises of Jiangsu and Zhejiang,
 //! logistics companies, waybill numbers, container owners, officers' notes,
-//! and the hostile text of the `hostile_text` fault.
+//! and the bad identifiers of the `hostile_text` fault.
 
 use fastrand::Rng;
 
@@ -355,24 +355,6 @@ pub fn hold_reason_text(code: &str) -> &'static str {
 
 /// Simulated colleagues who claim and annotate holds.
 pub const COLLEAGUES: &[&str] = &["ALK-0108", "ALK-0352", "ALK-0519"];
-
-/// Text that a terminal must never interpret: control characters, ANSI CSI
-/// and OSC sequences, bidi overrides, very long and double-width strings,
-/// emoji, combining marks.
-pub fn hostile_text(rng: &mut Rng) -> String {
-    match rng.u8(..10) {
-        0 => "\u{1b}[2J\u{1b}[H\u{1b}[31m清屏测试 screen wipe".to_owned(),
-        1 => "\u{1b}]0;PWNED title\u{7}窗口标题".to_owned(),
-        2 => "\u{1b}]52;c;cm0gLXJmIC8K\u{7}clipboard OSC 52".to_owned(),
-        3 => "\u{202e}fdp.exe\u{202c} 双向覆盖 bidi override".to_owned(),
-        4 => format!("超长品名{}", "很长的描述".repeat(400)),
-        5 => "太阳能板🚂🇺🇿👨‍👩‍👧‍👦 emoji 和 ZWJ".to_owned(),
-        6 => "NUL\u{0}BEL\u{7}BS\u{8}\u{8}CR\rLF\nTAB\tDEL\u{7f}".to_owned(),
-        7 => "e\u{301}\u{301}\u{301}\u{301} Zalgơ̸̢ combining".to_owned(),
-        8 => "\u{200b}\u{feff}零宽\u{200d}字符 zero-width".to_owned(),
-        _ => format!("{}{}", "W".repeat(3000), "\u{1b}[?1049h"),
-    }
-}
 
 /// Receipt codes that are not in the domain notes.
 pub const UNKNOWN_CODES: &[&str] = &["450", "610", "9999", "120A"];

@@ -28,7 +28,8 @@ use super::feed::FeedLog;
 use super::paging;
 use super::world::{TrainFilter, World};
 use crate::domain::{
-    DeclarationNo, DeclarationPage, HoldActionKind, HoldActionRequest, Officer, TrainPage, time,
+    Cursor, DeclarationNo, DeclarationPage, HoldActionKind, HoldActionRequest, Officer, PageToken,
+    TrainPage, time,
 };
 
 /// The simulator's clock: the real clock, or held still for a test.
@@ -76,7 +77,7 @@ impl SimClock {
 pub struct SimState {
     world: Mutex<World>,
     clock: Mutex<SimClock>,
-    tokens: HashMap<String, Officer>,
+    tokens: HashMap<String, (Officer, Whoami)>,
     dice: Mutex<Rng>,
     started: Instant,
 }
@@ -89,11 +90,18 @@ impl SimState {
             .iter()
             .map(|t| {
                 let officer = Officer {
-                    officer_id: t.officer_id.clone(),
-                    name: t.name.clone(),
+                    officer_id: t.officer_id.as_str().into(),
+                    name: t.name.as_str().into(),
                     role: t.role.clone(),
                 };
-                (t.token.clone(), officer)
+                // Written from the settings as they are: a test may give an
+                // officer a hostile name, which the client must make safe.
+                let whoami = serde_json::json!({
+                    "officer_id": t.officer_id,
+                    "name": t.name,
+                    "role": t.role,
+                });
+                (t.token.clone(), (officer, Whoami(whoami.to_string())))
             })
             .collect();
         SimState {
@@ -116,6 +124,20 @@ impl SimState {
     fn roll(&self, share: f64) -> bool {
         self.dice.lock().expect("dice lock").f64() < share
     }
+}
+
+/// What `whoami` answers for a token: its officer as the settings write it.
+#[derive(Clone)]
+struct Whoami(String);
+
+/// A page token this simulator wrote, as the contract's object holds it.
+fn page_token(token: String) -> PageToken {
+    PageToken::new(&token).expect("the simulator's page tokens are short")
+}
+
+/// A cursor this simulator wrote, as the contract's object holds it.
+fn cursor(cursor: String) -> Cursor {
+    Cursor::new(&cursor).expect("the simulator's cursors are short")
 }
 
 /// Closes the connection a request came on without an answer.
@@ -283,8 +305,9 @@ async fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     match token.and_then(|t| state.tokens.get(t)) {
-        Some(officer) => {
+        Some((officer, whoami)) => {
             request.extensions_mut().insert(officer.clone());
+            request.extensions_mut().insert(whoami.clone());
             next.run(request).await
         }
         None => failure(
@@ -359,8 +382,8 @@ async fn list_trains(State(state): State<Arc<SimState>>, uri: Uri, headers: Head
     let (trains, next_page_token) = world.train_page(&filter, after, size);
     let page = TrainPage {
         trains,
-        next_page_token,
-        cursor: after.is_none().then(|| world.railway.head_cursor()),
+        next_page_token: next_page_token.map(page_token),
+        cursor: after.is_none().then(|| cursor(world.railway.head_cursor())),
         server_time: world.now(),
     };
     Ok(with_etag(json(StatusCode::OK, world.to_json(&page)), &tag))
@@ -480,11 +503,8 @@ fn lagging_feed(faults: &Faults, now: DateTime<Utc>) -> Feed {
 
 // ----- customs ------------------------------------------------------------------
 
-async fn whoami(Extension(officer): Extension<Officer>) -> Response {
-    json(
-        StatusCode::OK,
-        serde_json::to_string(&officer).expect("officer serializes"),
-    )
+async fn whoami(Extension(whoami): Extension<Whoami>) -> Response {
+    json(StatusCode::OK, whoami.0)
 }
 
 async fn list_declarations(
@@ -504,8 +524,8 @@ async fn list_declarations(
     let (declarations, next_page_token) = world.declaration_page(train_id, after, size);
     let page = DeclarationPage {
         declarations,
-        next_page_token,
-        cursor: after.is_none().then(|| world.customs.head_cursor()),
+        next_page_token: next_page_token.map(page_token),
+        cursor: after.is_none().then(|| cursor(world.customs.head_cursor())),
         server_time: world.now(),
     };
     Ok(with_etag(json(StatusCode::OK, world.to_json(&page)), &tag))
@@ -547,7 +567,7 @@ async fn list_holds(State(state): State<Arc<SimState>>, uri: Uri) -> Reply {
     let (declarations, next_page_token) = world.holds_page(after, size);
     let page = DeclarationPage {
         declarations,
-        next_page_token,
+        next_page_token: next_page_token.map(page_token),
         cursor: None,
         server_time: world.now(),
     };
@@ -571,7 +591,7 @@ fn action_request(body: &[u8]) -> Result<HoldActionRequest, Failure> {
         })?;
     let note = match object.get("note") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) if text.chars().count() <= 2000 => Some(text.clone()),
+        Some(Value::String(text)) if text.chars().count() <= 2000 => Some(text.into()),
         Some(_) => {
             return Err(bad_request(
                 "note must be a string of at most 2000 characters",

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod catalog;
 pub mod config;
 pub mod feed;
+pub mod hostile;
 pub mod http;
 pub mod paging;
 mod parcels;

@@ -15,7 +15,7 @@ use crate::domain::event::{
 };
 use crate::domain::time::BEIJING;
 use crate::domain::{
-    CustomsChange, Declaration, DeclarationNo, GoodsLine, Hold, HoldOutcome, HoldReason,
+    CustomsChange, Declaration, DeclarationNo, FeedText, GoodsLine, Hold, HoldOutcome, HoldReason,
     Inspection, InspectionMethod, InspectionStatus, Party, PreNo, Procedure, ReceiptStatus, Status,
 };
 
@@ -52,7 +52,7 @@ pub(super) struct SimParcel {
     pub defer: bool,
     pub status: ReceiptStatus,
     status_at: DateTime<Utc>,
-    status_note: Option<String>,
+    status_note: Option<FeedText>,
     filed_at: Option<DateTime<Utc>>,
     inspection: Option<Box<Inspection>>,
     pub hold: Option<Box<Hold>>,
@@ -353,7 +353,7 @@ impl World {
         };
         p.status = code;
         p.status_at = self.now;
-        p.status_note = note.map(str::to_owned);
+        p.status_note = note.map(FeedText::new);
         if !p.is_filed() {
             return;
         }
@@ -434,9 +434,9 @@ impl World {
             .clone(),
         };
         let reason = if hostile && p.rng.f64() < 0.2 {
-            catalog::hostile_text(&mut p.rng)
+            super::hostile::text(&mut p.rng)
         } else {
-            catalog::hold_reason_text(reason_code.as_str()).to_owned()
+            catalog::hold_reason_text(reason_code.as_str()).into()
         };
         let status = detention_code(&reason_code);
         self.set_status(serial, status, None);
@@ -467,7 +467,10 @@ impl World {
         });
         self.log_customs(seq, |_| placed);
         if let (true, Some(id)) = (blocks, container) {
-            self.block_container(id, format!("海关扣留待开箱 · customs hold on {number}"));
+            self.block_container(
+                id,
+                format!("海关扣留待开箱 · customs hold on {number}").into(),
+            );
         }
         if self.roll(serial, self.cfg.customs.colleague_claim_share) {
             let claim = self.parcel_draw(serial, |c| c.colleague_claim);
@@ -624,9 +627,9 @@ impl World {
             return;
         }
         let text = if hostile && p.rng.f64() < 0.3 {
-            catalog::hostile_text(&mut p.rng)
+            super::hostile::text(&mut p.rng)
         } else {
-            catalog::NOTES[p.rng.usize(..catalog::NOTES.len())].to_owned()
+            catalog::NOTES[p.rng.usize(..catalog::NOTES.len())].into()
         };
         self.apply_hold_action(
             serial,
@@ -646,13 +649,13 @@ impl World {
         let enterprise = catalog::enterprise(self.cfg.seed, rng.u32(..400));
         let logistics = rng.usize(..catalog::LOGISTICS.len());
         let (logistics_code, logistics_name) = catalog::LOGISTICS[logistics];
-        let mut waybill = catalog::waybill(&mut rng, logistics);
+        let mut waybill = FeedText::from(catalog::waybill(&mut rng, logistics));
         let procedure = match rng.u8(..20) {
             0..=16 => Procedure::RetailExport,
             17..=18 => Procedure::B2bDirect,
             _ => Procedure::OverseasWarehouse,
         };
-        let mut ebc_name = enterprise.name;
+        let mut ebc_name = FeedText::from(enterprise.name);
         let mut total_cents = 0u64;
         let mut grams = 0u64;
         let mut goods: Vec<GoodsLine> = (1..=rng.u32(1..=3))
@@ -664,20 +667,20 @@ impl World {
                 grams += qty * u64::from(g.unit_grams);
                 GoodsLine {
                     line,
-                    hs_code: g.hs_code.to_owned(),
-                    name: g.name.to_owned(),
+                    hs_code: g.hs_code.into(),
+                    name: g.name.into(),
                     qty: qty as f64,
-                    unit: Some(g.unit.to_owned()),
-                    value: money(cents),
-                    currency: "USD".to_owned(),
+                    unit: Some(g.unit.into()),
+                    value: money(cents).into(),
+                    currency: "USD".into(),
                 }
             })
             .collect();
         if p.hostile {
             match rng.u8(..3) {
-                0 => goods[0].name = catalog::hostile_text(&mut rng),
-                1 => ebc_name = catalog::hostile_text(&mut rng),
-                _ => waybill = catalog::hostile_text(&mut rng),
+                0 => goods[0].name = super::hostile::text(&mut rng),
+                1 => ebc_name = super::hostile::text(&mut rng),
+                _ => waybill = super::hostile::text(&mut rng),
             }
         }
         let filed_day = filed_at.with_timezone(&BEIJING).format("%Y%m%d");
@@ -690,21 +693,21 @@ impl World {
             waybill_no: waybill,
             procedure,
             ebc: Party {
-                code: enterprise.code,
+                code: enterprise.code.into(),
                 name: ebc_name,
             },
             logistics: Some(Party {
-                code: logistics_code.to_owned(),
-                name: logistics_name.to_owned(),
+                code: logistics_code.into(),
+                name: logistics_name.into(),
             }),
-            origin_region: Some(enterprise.region.to_owned()),
-            destination_country: Some("UZ".to_owned()),
+            origin_region: Some(enterprise.region.into()),
+            destination_country: Some("UZ".into()),
             train_id: self.train_id_of(p.train),
             container_no: p.container.and_then(|id| self.container_no_of(id)),
             goods,
-            total_value: Some(money(total_cents)),
-            currency: Some("USD".to_owned()),
-            gross_weight_kg: Some(format!("{}.{:03}", grams / 1000, grams % 1000)),
+            total_value: Some(money(total_cents).into()),
+            currency: Some("USD".into()),
+            gross_weight_kg: Some(format!("{}.{:03}", grams / 1000, grams % 1000).into()),
             filed_at: Some(filed_at),
             status: Status {
                 code: p.status.clone(),

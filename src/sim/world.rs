@@ -28,8 +28,9 @@ use crate::domain::event::{
 };
 use crate::domain::time::{self, BEIJING, KAZAKHSTAN, OffsetStyle};
 use crate::domain::{
-    Container, ContainerNo, CustomsChange, Cutoffs, Event, RailwayChange, StandardWagonNo, Station,
-    StationCode, Train, TrainStatus, Transshipment, TransshipmentStatus, WagonNo,
+    Container, ContainerNo, CustomsChange, Cutoffs, Event, FeedText, RailwayChange,
+    StandardWagonNo, Station, StationCode, Train, TrainStatus, Transshipment, TransshipmentStatus,
+    WagonNo,
 };
 
 /// Something scheduled to happen.
@@ -61,8 +62,8 @@ struct Scheduled {
 /// after the Unix epoch).
 #[derive(Debug)]
 pub(super) struct SimTrain {
-    pub train_id: String,
-    pub train_no: String,
+    pub train_id: FeedText,
+    pub train_no: FeedText,
     pub scheduled: DateTime<Utc>,
     pub estimated: Option<DateTime<Utc>>,
     pub actual: Option<DateTime<Utc>>,
@@ -195,8 +196,8 @@ fn add_unknown_fields(value: &mut serde_json::Value) {
 fn station(code: &str, name: &str, offset: &str) -> Station {
     Station {
         code: StationCode::from(code),
-        name: name.to_owned(),
-        utc_offset: Some(offset.to_owned()),
+        name: name.into(),
+        utc_offset: Some(offset.into()),
     }
 }
 
@@ -347,7 +348,7 @@ impl World {
     /// [`Self::json_style`].
     pub fn to_json<T: serde::Serialize>(&self, value: &T) -> String {
         let style = self.json_style();
-        time::with_offset(style.offsets(), || {
+        let json = time::with_offset(style.offsets(), || {
             if style.unknown_fields {
                 let mut value = serde_json::to_value(value).expect("simulator objects serialize");
                 add_unknown_fields(&mut value);
@@ -355,7 +356,8 @@ impl World {
             } else {
                 serde_json::to_string(value).expect("simulator objects serialize")
             }
-        })
+        });
+        super::hostile::expand(json)
     }
 
     /// An instant as the simulated upstream systems write it: a JSON string.
@@ -373,10 +375,10 @@ impl World {
         }
         let change = change(self);
         let event = Event {
-            event_id: format!("r-{:08x}-{seq}", self.instance),
+            event_id: format!("r-{:08x}-{seq}", self.instance).into(),
             seq,
             at: self.now,
-            station: Some("AKR".to_owned()),
+            station: Some("AKR".into()),
             change,
         };
         let json = self.to_json(&event);
@@ -392,7 +394,7 @@ impl World {
         }
         let change = change(self);
         let event = Event {
-            event_id: format!("c-{:08x}-{seq}", self.instance),
+            event_id: format!("c-{:08x}-{seq}", self.instance).into(),
             seq,
             at: self.now,
             station: None,
@@ -418,10 +420,16 @@ impl World {
         let data = serde_json::json!({"note": "not in the contract", "level": self.rng.u8(..5)});
         if feed == "railway" {
             let seq = self.railway.next_seq();
-            self.log_railway(seq, |_| RailwayChange::Unknown { event_type, data });
+            self.log_railway(seq, |_| RailwayChange::Unknown {
+                event_type: event_type.into(),
+                data,
+            });
         } else {
             let seq = self.customs.next_seq();
-            self.log_customs(seq, |_| CustomsChange::Unknown { event_type, data });
+            self.log_customs(seq, |_| CustomsChange::Unknown {
+                event_type: event_type.into(),
+                data,
+            });
         }
     }
 
@@ -493,8 +501,8 @@ impl World {
         let planned = rng.u32(t.containers_min..=t.containers_max);
         let seq = self.railway.next_seq();
         let train = SimTrain {
-            train_id,
-            train_no,
+            train_id: train_id.into(),
+            train_no: train_no.into(),
             scheduled: departure,
             estimated: None,
             actual: None,
@@ -674,9 +682,9 @@ impl World {
         }
         let hostile = self.cfg.faults.hostile_text;
         let reason = if hostile {
-            catalog::hostile_text(&mut self.rng)
+            super::hostile::text(&mut self.rng)
         } else {
-            "线路施工停运 · track works, service withdrawn".to_owned()
+            "线路施工停运 · track works, service withdrawn".into()
         };
         let seq = self.railway.next_seq();
         let train = self.trains.get_mut(&k).expect("checked above");
@@ -798,7 +806,7 @@ impl World {
             container_no: ContainerNo::new(container.container_no.clone()),
             from_train_id: self.trains.get(&from).map(|t| t.train_id.clone()),
             to_train_id: self.trains[&to].train_id.clone(),
-            reason: Some(reason.to_owned()),
+            reason: Some(reason.into()),
         };
         let parcels = container.parcels.clone();
         self.log_railway(seq, |_| RailwayChange::ContainerRebooked(rebooked));
@@ -877,7 +885,8 @@ impl World {
             let crane = self.cranes_busy;
             container.transshipment.status = TransshipmentStatus::InProgress;
             container.transshipment.started_at = Some(self.now);
-            container.transshipment.track = Some(format!("换装库{crane}道 shed track {crane}"));
+            container.transshipment.track =
+                Some(format!("换装库{crane}道 shed track {crane}").into());
             let k = container.train;
             let lift = self.cfg.draw(&mut container.rng, self.cfg.shed.lift);
             self.emit_transshipment(id, RailwayChange::TransshipmentStarted);
@@ -906,7 +915,7 @@ impl World {
 
     /// Stops the shed from moving a container (a customs hold on a parcel
     /// in it that needs the container opened).
-    pub(super) fn block_container(&mut self, id: u32, reason: String) {
+    pub(super) fn block_container(&mut self, id: u32, reason: FeedText) {
         let Some(container) = self.containers.get_mut(&id) else {
             return;
         };
@@ -972,7 +981,7 @@ impl World {
         Some(Train {
             train_id: t.train_id.clone(),
             train_no: t.train_no.clone(),
-            service: Some("Alashankou-Tashkent cross-border e-commerce".to_owned()),
+            service: Some("Alashankou-Tashkent cross-border e-commerce".into()),
             origin: station("AKR", "阿拉山口 Alashankou", "+08:00"),
             destination: station("722400", "Ташкент-Товарный Tashkent-Tovarny", "+05:00"),
             route: ["AKR", "708507", "722400"].map(StationCode::from).to_vec(),
@@ -992,10 +1001,10 @@ impl World {
         let c = &self.containers[&id];
         Container {
             container_no: ContainerNo::new(c.container_no.clone()),
-            size_type: Some("45G1".to_owned()),
+            size_type: Some("45G1".into()),
             train_id: self.trains.get(&c.train).map(|t| t.train_id.clone()),
             position: Some(c.position),
-            seal_no: Some(c.seal_no.clone()),
+            seal_no: Some(c.seal_no.as_str().into()),
             arrived_at: c.arrived_at,
             eta: c.eta,
             transshipment: c.transshipment.clone(),
@@ -1045,7 +1054,7 @@ impl World {
     }
 
     /// The train a parcel is on, as written.
-    pub(super) fn train_id_of(&self, k: i64) -> Option<String> {
+    pub(super) fn train_id_of(&self, k: i64) -> Option<FeedText> {
         self.trains.get(&k).map(|t| t.train_id.clone())
     }
 

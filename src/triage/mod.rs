@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Hold, HoldActionKind, HoldActionRequest};
+use crate::domain::{FeedText, Hold, HoldActionKind, HoldActionRequest};
 
 /// An action an officer asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct Intent {
     /// What.
     pub action: HoldActionKind,
     /// The note (for `note`, or beside another action).
-    pub note: Option<String>,
+    pub note: Option<FeedText>,
     /// The hold version the officer saw.
     pub expected_version: Option<u64>,
     /// When it was asked.
@@ -39,7 +39,7 @@ impl Intent {
     pub fn new(
         declaration_no: &str,
         action: HoldActionKind,
-        note: Option<String>,
+        note: Option<FeedText>,
         expected_version: Option<u64>,
         at: DateTime<Utc>,
     ) -> Intent {
@@ -76,15 +76,16 @@ pub enum Outcome {
     },
     /// Recorded by customs.
     Done {
-        /// The hold after it.
-        hold: Box<Hold>,
+        /// The hold after it (`None`: customs answered `2xx` with a body
+        /// that could not be read; the action is recorded all the same).
+        hold: Option<Box<Hold>>,
     },
     /// Refused by customs (or by this terminal): final.
     Refused {
         /// The contract's error code, e.g. `claimed_by_other`.
-        code: String,
+        code: FeedText,
         /// The server's words.
-        message: String,
+        message: FeedText,
     },
 }
 
@@ -281,7 +282,7 @@ mod tests {
                 &key,
                 Outcome::Refused {
                     code: "not_held".into(),
-                    message: String::new(),
+                    message: FeedText::default(),
                 },
             );
         }
@@ -304,7 +305,7 @@ mod tests {
                 Intent::new(
                     "94022026E000012345",
                     action,
-                    Some(format!("{i}")),
+                    Some(format!("{i}").into()),
                     None,
                     at(0),
                 )

@@ -10,27 +10,27 @@ use tokio::sync::mpsc;
 
 use super::journal::Journal;
 use super::{Intent, Outcome, Report};
+use crate::domain::FeedText;
 use crate::feeds::Backoff;
-use crate::feeds::client::{ApiClient, FeedError};
+use crate::feeds::client::{ApiClient, FeedError, Recorded};
 
-/// The outcome of one attempt.
-fn outcome_of(
-    answer: Result<(bool, crate::domain::HoldActionResult), FeedError>,
-    attempts: u32,
-) -> Outcome {
+/// The outcome of one attempt. Any `2xx` is recorded (even with a body
+/// that cannot be read); a refusal, or an answer the contract does not
+/// give to an action (a `410`), is final; no answer, `429` and `5xx` are
+/// asked again.
+fn outcome_of(answer: Result<Recorded, FeedError>, attempts: u32) -> Outcome {
+    let refused = |code: &str, message: FeedText| Outcome::Refused {
+        code: FeedText::new(code),
+        message,
+    };
     match answer {
-        Ok((_, result)) => Outcome::Done {
-            hold: Box::new(result.hold),
+        Ok(Recorded { result, .. }) => Outcome::Done {
+            hold: result.ok().map(|r| Box::new(r.hold)),
         },
         Err(FeedError::Refused { code, message, .. }) => Outcome::Refused { code, message },
-        Err(FeedError::Forbidden(message)) => Outcome::Refused {
-            code: "forbidden".to_owned(),
-            message,
-        },
-        Err(FeedError::Unauthorized(message)) => Outcome::Refused {
-            code: "unauthorized".to_owned(),
-            message,
-        },
+        Err(FeedError::Forbidden(message)) => refused("forbidden", message),
+        Err(FeedError::Unauthorized(message)) => refused("unauthorized", message),
+        Err(FeedError::CursorExpired) => refused("gone", FeedText::new("410 to an action")),
         Err(other) => Outcome::Pending {
             attempts,
             last_error: Some(other.to_string()),

@@ -10,7 +10,7 @@ use super::theme::Theme;
 use super::views::{Filter, Sorting, Views};
 use super::zone::Zone;
 use crate::board::Board;
-use crate::domain::{HoldActionKind, Lang, Officer};
+use crate::domain::{Delivery, FeedText, HoldActionKind, Lang, Officer};
 use crate::feeds::health::{FeedHealth, HealthLimits};
 use crate::feeds::{Feed, FeedMessage};
 use crate::triage::{Intent, Outbox, Outcome, Report};
@@ -304,8 +304,16 @@ impl App {
         match message {
             FeedMessage::Health(health) => {
                 let i = feed_index(health.feed);
-                self.health[i] = health;
+                self.health[i] = *health;
                 self.dirty = true;
+            }
+            // Word that a feed is caught up changes nothing shown: it is
+            // taken at once, frozen or not.
+            FeedMessage::Delivered {
+                delivery: delivery @ (Delivery::RailwayCaughtUp(_) | Delivery::CustomsCaughtUp(_)),
+                ..
+            } => {
+                self.board.apply(delivery, self.now);
             }
             delivered => match &mut self.frozen {
                 Some(frozen) if frozen.queued.len() < FROZEN_LIMIT => frozen.queued.push(delivered),
@@ -320,8 +328,9 @@ impl App {
 
     fn apply(&mut self, message: FeedMessage) {
         if let FeedMessage::Delivered { delivery, .. } = message {
+            let before = self.board.revision();
             self.board.apply(delivery, self.now);
-            self.dirty = true;
+            self.dirty |= self.board.revision() != before;
         }
     }
 
@@ -503,7 +512,7 @@ impl App {
                         let note = Intent::new(
                             &parcel,
                             HoldActionKind::Note,
-                            Some(text),
+                            Some(FeedText::new(&text)),
                             version,
                             self.now,
                         );

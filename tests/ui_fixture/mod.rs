@@ -135,8 +135,8 @@ pub fn app(options: Options) -> App {
         health
     });
     app.officer = Some(Officer {
-        officer_id: "ALK-0417".to_owned(),
-        name: "Aygul Nurlanovna".to_owned(),
+        officer_id: "ALK-0417".into(),
+        name: "Aygul Nurlanovna".into(),
         role: Role::Officer,
     });
     app.tick(now());

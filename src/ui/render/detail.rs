@@ -10,14 +10,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::common::{block, countdown, short, styled, words};
 use super::parcels::slack_text;
 use crate::board::parcel::{Happened, Moment, Parcel};
-use crate::domain::text::clean;
 use crate::domain::{Lang, Risk, Stage, StageState};
 use crate::triage::Outcome;
 use crate::ui::app::App;
-
-fn text(s: &str) -> String {
-    clean(s).into_owned()
-}
 
 /// A label padded to 12 display columns (Chinese labels are double width).
 fn padded(label: &str) -> String {
@@ -41,7 +36,7 @@ fn happened(what: &Happened, lang: Lang) -> (String, bool) {
         Happened::Filed => (pick("filed with customs", "申报"), true),
         Happened::Status(code) => (format!("{} {}", code.code(), code.label(lang)), true),
         Happened::Rebooked { train_id } => (
-            format!("{} {}", pick("moved to train", "改配班列"), text(train_id)),
+            format!("{} {}", pick("moved to train", "改配班列"), train_id),
             true,
         ),
         Happened::InspectionSelected => (pick("selected for inspection", "布控查验"), true),
@@ -58,7 +53,7 @@ fn happened(what: &Happened, lang: Lang) -> (String, bool) {
             format!(
                 "{} {} (v{version})",
                 pick("hold updated by", "扣留更新"),
-                by.as_deref().map_or_else(|| "-".to_owned(), text)
+                by.as_deref().map_or_else(|| "-".to_owned(), str::to_owned)
             ),
             true,
         ),
@@ -74,17 +69,15 @@ fn happened(what: &Happened, lang: Lang) -> (String, bool) {
             format!(
                 "{} {}",
                 pick("container booked on", "集装箱配车"),
-                train_id.as_deref().map_or_else(|| "-".to_owned(), text)
+                train_id
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), str::to_owned)
             ),
             false,
         ),
         Happened::ContainerArrived => (pick("container arrived in the yard", "集装箱到站"), false),
         Happened::ContainerRebooked { train_id } => (
-            format!(
-                "{} {}",
-                pick("container moved to", "集装箱改配"),
-                text(train_id)
-            ),
+            format!("{} {}", pick("container moved to", "集装箱改配"), train_id),
             false,
         ),
         Happened::Shed(status) => (
@@ -158,38 +151,36 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     }
     lines.push(Line::default());
     let d = &p.particulars;
-    lines.push(field(w.waybill, text(&d.waybill_no), app));
+    lines.push(field(w.waybill, d.waybill_no.to_string(), app));
     lines.push(field(
         w.enterprise,
-        format!("{} ({})", text(&d.ebc.1), text(&d.ebc.0)),
+        format!("{} ({})", &d.ebc.1, &d.ebc.0),
         app,
     ));
     if let Some((code, name)) = &d.logistics {
-        lines.push(field(
-            w.logistics,
-            format!("{} ({})", text(name), text(code)),
-            app,
-        ));
+        lines.push(field(w.logistics, format!("{} ({})", name, code), app));
     }
     let route = format!(
         "{} → {} · {}",
-        d.origin_region.as_deref().map_or("-".to_owned(), text),
+        d.origin_region
+            .as_deref()
+            .map_or("-".to_owned(), str::to_owned),
         d.destination_country
             .as_deref()
-            .map_or("-".to_owned(), text),
+            .map_or("-".to_owned(), str::to_owned),
         d.procedure.label(lang)
     );
     lines.push(field("", route, app));
     let train = match app.board.train_of(p).and_then(|t| t.train.as_ref()) {
         Some(t) => format!(
             "{} · {} {}",
-            text(&t.train_id),
+            &t.train_id,
             w.departure,
             countdown(t.expected_departure(), now, lang)
         ),
         None => format!(
             "{} ({})",
-            p.train_id.as_deref().map_or("-".to_owned(), text),
+            p.train_id.as_deref().map_or("-".to_owned(), str::to_owned),
             w.not_known
         ),
     };
@@ -200,13 +191,10 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         .map(|c| {
             let t = &c.transshipment;
             let wagons = match (&t.from_wagon, &t.to_wagon) {
-                (Some(from), Some(to)) => format!(
-                    " · {} {} → {}",
-                    w.wagon,
-                    text(from.as_str()),
-                    text(to.as_str())
-                ),
-                (Some(from), None) => format!(" · {} {}", w.wagon, text(from.as_str())),
+                (Some(from), Some(to)) => {
+                    format!(" · {} {} → {}", w.wagon, from.as_str(), to.as_str())
+                }
+                (Some(from), None) => format!(" · {} {}", w.wagon, from.as_str()),
                 _ => String::new(),
             };
             format!("{}{wagons}", t.status.label(lang))
@@ -216,17 +204,20 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         w.container,
         format!(
             "{} · {shed}",
-            p.container_no.as_deref().map_or("-".to_owned(), text)
+            p.container_no
+                .as_deref()
+                .map_or("-".to_owned(), str::to_owned)
         ),
         app,
     ));
     if let Some((value, currency)) = &d.total_value {
-        let weight = d.gross_weight_kg.as_deref().map_or(String::new(), |kg| {
-            format!(" · {} {} kg", w.weight, text(kg))
-        });
+        let weight = d
+            .gross_weight_kg
+            .as_deref()
+            .map_or(String::new(), |kg| format!(" · {} {} kg", w.weight, kg));
         lines.push(field(
             w.value,
-            format!("{} {}{weight}", text(value), text(currency)),
+            format!("{} {}{weight}", value, currency),
             app,
         ));
     }
@@ -266,7 +257,7 @@ fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     };
     let mut lines = vec![
         Line::from(styled(
-            format!("{} — {}", hold.reason_code.label(lang), text(&hold.reason)),
+            format!("{} — {}", hold.reason_code.label(lang), &hold.reason),
             theme.risk(Risk::Held),
         )),
         field(
@@ -282,7 +273,7 @@ fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
             w.claimed_by,
             hold.claimed_by
                 .as_deref()
-                .map_or_else(|| w.unclaimed.to_owned(), text),
+                .map_or_else(|| w.unclaimed.to_owned(), str::to_owned),
             app,
         ),
         field(w.flags, flags_text(hold, app.options.lang), app),
@@ -293,11 +284,11 @@ fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
                 format!(
                     "{} {} ",
                     app.zone.format(note.at, "%H:%M"),
-                    text(&note.officer_id)
+                    &note.officer_id
                 ),
                 theme.dim,
             ),
-            styled(text(&note.text), theme.normal),
+            styled(note.text.to_string(), theme.normal),
         ]));
     }
     lines
@@ -311,15 +302,15 @@ fn goods_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         .enumerate()
         .map(|(i, g)| {
             Line::from(vec![
-                styled(format!("{:>2} {} ", i + 1, text(&g.hs_code)), theme.dim),
-                styled(text(&g.name), theme.normal),
+                styled(format!("{:>2} {} ", i + 1, &g.hs_code), theme.dim),
+                styled(g.name.to_string(), theme.normal),
                 styled(
                     format!(
                         "  {} {} · {} {}",
                         g.qty,
-                        g.unit.as_deref().map_or(String::new(), text),
-                        text(&g.value),
-                        text(&g.currency)
+                        g.unit.as_deref().map_or(String::new(), str::to_owned),
+                        &g.value,
+                        &g.currency
                     ),
                     theme.dim,
                 ),
@@ -389,18 +380,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     "{mark} {attempts}{}",
                     last_error
                         .as_deref()
-                        .map_or(String::new(), |e| format!(" {}", text(e)))
+                        .map_or(String::new(), |e| format!(" {}", e))
                 ),
-                Outcome::Done { hold } => format!("{mark} v{}", hold.version),
+                Outcome::Done { hold: Some(hold) } => format!("{mark} v{}", hold.version),
+                Outcome::Done { hold: None } => mark.to_owned(),
                 Outcome::Refused { code, message } => {
-                    format!("{mark} {} {}", text(code), text(message))
+                    format!("{mark} {} {}", code, message)
                 }
             };
             let note = entry
                 .intent
                 .note
                 .as_deref()
-                .map_or(String::new(), |n| format!(" «{}»", text(n)));
+                .map_or(String::new(), |n| format!(" «{}»", n));
             left.push(Line::from(vec![
                 styled(
                     format!("{} ", app.zone.format(entry.intent.at, "%H:%M:%S")),
