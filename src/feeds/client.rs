@@ -481,14 +481,34 @@ impl ApiClient {
             }
             reply.body.clone()
         };
-        let raw: RawPage = parse_json(&body)?;
+        Ok(reply.answer(self.decode_page(&body)?))
+    }
+
+    /// Decodes a snapshot page's body, each object on its own (the token
+    /// taken out of every reason).
+    pub fn decode_page<T: DeserializeOwned>(&self, body: &[u8]) -> Result<Page<T>, FeedError> {
+        let raw: RawPage = parse_json(body).map_err(|e| self.redact(e))?;
         let (items, bad) = self.decode_each(&raw.items);
-        Ok(reply.answer(Page {
+        Ok(Page {
             items,
             bad,
             next_page_token: raw.next_page_token,
             cursor: raw.cursor,
-        }))
+        })
+    }
+
+    /// Decodes an event batch's body, each event on its own (the token
+    /// taken out of every reason).
+    pub fn decode_batch<C: Change>(&self, body: &[u8]) -> Result<Batch<C>, FeedError> {
+        let raw: RawBatch = parse_json(body).map_err(|e| self.redact(e))?;
+        let (events, bad) = self.decode_each(&raw.events);
+        Ok(Batch {
+            events,
+            bad,
+            next: raw.next,
+            has_more: raw.has_more,
+            server_time: raw.server_time,
+        })
     }
 
     /// Events after `cursor`.
@@ -503,15 +523,7 @@ impl ApiClient {
         let read = async {
             let reply = self.send(request).await?;
             check(&reply)?;
-            let raw: RawBatch = parse_json(&reply.body)?;
-            let (events, bad) = self.decode_each(&raw.events);
-            Ok(reply.answer(Batch {
-                events,
-                bad,
-                next: raw.next,
-                has_more: raw.has_more,
-                server_time: raw.server_time,
-            }))
+            Ok(reply.answer(self.decode_batch(&reply.body)?))
         };
         read.await.map_err(|e| self.redact(e))
     }
