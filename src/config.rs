@@ -42,21 +42,23 @@ pub struct Config {
 }
 
 /// Triage actions.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TriageConfig {
-    /// The journal file of this terminal's actions; empty: in the user's
-    /// state directory (`~/.local/state/greenchannel/`).
-    pub journal: String,
+    /// Where the journals of triage actions are kept (one per customs API
+    /// and officer); empty: in the user's state directory
+    /// (`~/.local/state/greenchannel/journals/`).
+    pub journal_dir: String,
+    /// Attempts at sending an action that gets no answer before it is
+    /// stuck (shown, and tried again only when asked or at the next start).
+    pub max_attempts: u32,
 }
 
-impl Config {
-    /// Where the triage journal goes.
-    pub fn journal_path(&self, home: Option<&Path>, state_home: Option<&Path>) -> Option<PathBuf> {
-        if self.triage.journal.is_empty() {
-            crate::triage::journal::default_path(home, state_home)
-        } else {
-            Some(PathBuf::from(&self.triage.journal))
+impl Default for TriageConfig {
+    fn default() -> Self {
+        TriageConfig {
+            journal_dir: String::new(),
+            max_attempts: 10,
         }
     }
 }
@@ -464,6 +466,10 @@ impl Config {
         need(
             ui.wall_cycle_seconds > 0.0,
             "ui.wall_cycle_seconds must be positive",
+        );
+        need(
+            (1..=1000).contains(&self.triage.max_attempts),
+            "triage.max_attempts must be 1..=1000",
         );
         if let Err(e) = self.keymap() {
             problems.push(e);

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -14,6 +14,7 @@ use greenchannel::feeds::client::Token;
 use greenchannel::feeds::{self, Feed};
 use greenchannel::sim::{self, SimConfig};
 use greenchannel::status::{FeedRead, StatusReport};
+use greenchannel::triage::journal;
 use greenchannel::ui::theme::ThemeName;
 use greenchannel::ui::zone::Zone;
 use greenchannel::ui::{self, Display};
@@ -335,28 +336,21 @@ async fn run_board(args: BoardArgs) -> Result<()> {
         client(Feed::Railway, &config)?,
         client(Feed::Customs, &config)?,
     );
-    show_board(&config, &display, railway, customs).await
+    let journal_dir = journal_dir(&config);
+    show_board(&config, &display, railway, customs, journal_dir.as_deref()).await
 }
 
 /// The board on this terminal until the officer leaves it, with the keys
-/// and the triage journal the settings give.
+/// the settings give and the triage journals in `journal_dir`.
 async fn show_board(
     config: &Config,
     display: &ui::Display,
     railway: feeds::client::ApiClient,
     customs: feeds::client::ApiClient,
+    journal_dir: Option<&Path>,
 ) -> Result<()> {
     let keymap = config.keymap().map_err(|e| eyre!(e))?;
-    let journal = journal_path(config);
-    ui::run(
-        config,
-        display,
-        keymap,
-        railway,
-        customs,
-        journal.as_deref(),
-    )
-    .await?;
+    ui::run(config, display, keymap, railway, customs, journal_dir).await?;
     Ok(())
 }
 
@@ -384,15 +378,26 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     };
     let railway = feeds::client(Feed::Railway, &config, Token::new("demo-viewer"))?;
     let customs = feeds::client(Feed::Customs, &config, Token::new(customs_token))?;
-    show_board(&config, &display, railway, customs).await?;
+    // The demo keeps its journals apart from the real ones; what an earlier
+    // demo left is of no use (its simulated world is gone with it).
+    let journal_dir = journal_dir(&config).map(|dir| dir.join("demo"));
+    if let Some(dir) = &journal_dir {
+        journal::clear_idle(dir).wrap_err_with(|| format!("demo journals {}", dir.display()))?;
+    }
+    show_board(&config, &display, railway, customs, journal_dir.as_deref()).await?;
     running.stop();
     Ok(())
 }
 
-/// Where this terminal's triage journal goes.
-fn journal_path(config: &Config) -> Option<PathBuf> {
+/// Where the triage journals go: the setting, else the user's state
+/// directory.
+fn journal_dir(config: &Config) -> Option<PathBuf> {
     let var = |name| std::env::var_os(name).map(PathBuf::from);
-    config.journal_path(var("HOME").as_deref(), var("XDG_STATE_HOME").as_deref())
+    journal::dir_from(
+        &config.triage.journal_dir,
+        var("HOME").as_deref(),
+        var("XDG_STATE_HOME").as_deref(),
+    )
 }
 
 fn token_list(config: &SimConfig) -> String {

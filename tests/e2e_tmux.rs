@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use greenchannel::sim::{RunningSim, SimConfig};
+use greenchannel::triage::journal;
 use serde_json::{Value, json};
 
 /// How long the screen may take to show what a test waits for.
@@ -794,9 +795,15 @@ fn an_officer_claims_and_escalates_a_hold() {
         row.is_some_and(|r| r.contains("escalate ✓") && r.contains("·E·"))
     });
 
-    // Both are in the journal, answered.
-    let journal = board.dir.join("state/greenchannel/triage-journal.jsonl");
-    let text = std::fs::read_to_string(&journal).expect("the triage journal");
+    // Both are in the officer's journal for this customs API, answered.
+    let journals = journal::all_in(&board.dir.join("state/greenchannel/journals"));
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    assert!(
+        journals[0].ends_with("ALK-0417.jsonl"),
+        "one journal per API and officer: {journals:?}"
+    );
+    let text = std::fs::read_to_string(&journals[0]).expect("the triage journal");
+    assert!(text.contains(&sim.running.customs_url()), "{text}");
     let intents = text.matches("\"record\":\"intent\"").count();
     let done = text.matches("\"state\":\"done\"").count();
     assert_eq!((intents, done), (2, 2), "{text}");

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use greenchannel::domain::{HoldActionKind, Risk, Role};
 use greenchannel::feeds::{Feed, FeedMessage};
 use greenchannel::triage::{Intent, Outcome, Report};
-use greenchannel::ui::app::{App, Effect, InputKind, Screen};
+use greenchannel::ui::app::{App, Confirm, Effect, InputKind, Screen};
 use greenchannel::ui::keymap::Action;
 use greenchannel::ui::theme::ThemeName;
 use greenchannel::ui::views::{ListSort, ParcelSort};
@@ -104,7 +104,7 @@ fn default_keys_map_to_their_actions() {
     for (event, action) in cases {
         assert_eq!(map.action(&event), Some(action), "{event:?}");
     }
-    assert_eq!(map.action(&char_key('x')), None);
+    assert_eq!(map.action(&char_key('z')), None);
 }
 
 #[test]
@@ -526,10 +526,14 @@ fn hold_version(app: &App, parcel: &str) -> u64 {
         .version
 }
 
-/// The intent of a `Send` effect.
-fn sent(effect: Option<Effect>) -> Intent {
-    match effect {
-        Some(Effect::Send(intent)) => intent,
+/// Presses a key that sends an intent, and queues it as the event loop
+/// does once the desk has it on the disk.
+fn send(app: &mut App, key: KeyEvent) -> Intent {
+    match press(app, key) {
+        Some(Effect::Send(intent)) => {
+            app.queued(intent.clone());
+            intent
+        }
         other => panic!("expected an intent to send, got {other:?}"),
     }
 }
@@ -538,7 +542,7 @@ fn sent(effect: Option<Effect>) -> Intent {
 fn claim_sends_at_once_with_the_version_seen() {
     let mut app = board_app(false);
     let parcel = on_holds(&mut app);
-    let intent = sent(press(&mut app, char_key('c')));
+    let intent = send(&mut app, char_key('c'));
     assert_eq!(intent.declaration_no, parcel);
     assert_eq!(intent.action, HoldActionKind::Claim);
     assert_eq!(intent.expected_version, Some(hold_version(&app, &parcel)));
@@ -548,7 +552,7 @@ fn claim_sends_at_once_with_the_version_seen() {
     assert_eq!(pending[0].intent, intent);
 
     // A second claim is a new intent with its own key.
-    let again = sent(press(&mut app, char_key('c')));
+    let again = send(&mut app, char_key('c'));
     assert_ne!(again.key, intent.key);
 }
 
@@ -565,9 +569,10 @@ fn consequential_actions_are_confirmed_first() {
     .enumerate()
     {
         assert_eq!(press(&mut app, char_key(c)), None, "{c} asks first");
-        assert_eq!(
-            app.confirm.as_ref().map(|i| i.action.clone()),
-            Some(action.clone())
+        assert!(
+            matches!(&app.confirm, Some(Confirm::Send(i)) if i.action == action),
+            "{:?}",
+            app.confirm
         );
         // Anything but y cancels, and is not taken as a command.
         assert_eq!(
@@ -579,7 +584,7 @@ fn consequential_actions_are_confirmed_first() {
         assert_eq!(app.outbox.entries().len(), sent_before, "{c}: nothing sent");
 
         press(&mut app, char_key(c));
-        let intent = sent(press(&mut app, char_key('y')));
+        let intent = send(&mut app, char_key('y'));
         assert_eq!(
             (intent.action, intent.declaration_no.as_str()),
             (action, parcel.as_str())
@@ -599,7 +604,7 @@ fn a_note_is_typed_then_sent() {
     ));
     // Keys are text while typing: q and c do not quit or claim.
     type_text(&mut app, "seal ok; 3 cartons, qc done");
-    let intent = sent(press(&mut app, key(KeyCode::Enter)));
+    let intent = send(&mut app, key(KeyCode::Enter));
     assert_eq!(intent.action, HoldActionKind::Note);
     assert_eq!(intent.note.as_deref(), Some("seal ok; 3 cartons, qc done"));
     assert_eq!(app.outbox.pending().len(), 1);
@@ -618,9 +623,10 @@ fn a_note_is_typed_then_sent() {
 fn the_senders_word_is_shown_and_kept() {
     let mut app = board_app(false);
     let parcel = on_holds(&mut app);
-    let claim = sent(press(&mut app, char_key('c')));
+    let claim = send(&mut app, char_key('c'));
     app.on_triage(Report {
         key: claim.key.clone(),
+        declaration_no: parcel.clone(),
         outcome: Outcome::Pending {
             attempts: 1,
             last_error: Some("connection closed".to_owned()),
@@ -633,6 +639,7 @@ fn the_senders_word_is_shown_and_kept() {
     );
     app.on_triage(Report {
         key: claim.key.clone(),
+        declaration_no: parcel.clone(),
         outcome: Outcome::Refused {
             code: "claimed_by_other".into(),
             message: "claimed by ALK-0233".into(),

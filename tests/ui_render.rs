@@ -12,7 +12,7 @@ use greenchannel::domain::{Lang, Risk, Stage, StageState};
 use greenchannel::feeds::health::FeedHealth;
 use greenchannel::feeds::{Feed, FeedMessage};
 use greenchannel::triage::{Outcome, Report};
-use greenchannel::ui::app::{App, Effect};
+use greenchannel::ui::app::{App, Confirm, Effect};
 use greenchannel::ui::keymap::Action;
 use greenchannel::ui::render;
 use greenchannel::ui::theme::{Theme, ThemeName};
@@ -293,6 +293,7 @@ fn holds_with_my_actions() -> App {
         let Some(Effect::Send(intent)) = effect else {
             panic!("{action:?} sends: {effect:?}");
         };
+        app.queued(intent.clone());
         // Recorded: the hold as customs answers it.
         let outcome = outcome.unwrap_or_else(|| {
             let key = app
@@ -310,6 +311,7 @@ fn holds_with_my_actions() -> App {
         });
         app.on_triage(Report {
             key: intent.key,
+            declaration_no: intent.declaration_no,
             outcome,
         });
         drive(&mut app, &[Action::Down]);
@@ -346,7 +348,9 @@ fn holds_show_this_terminals_actions() {
 fn a_consequential_action_asks_first() {
     let mut app = board_app(false);
     drive(&mut app, &[Action::ShowHolds, Action::Escalate]);
-    let intent = app.confirm.clone().expect("asks first");
+    let Some(Confirm::Send(intent)) = app.confirm.clone() else {
+        panic!("asks first: {:?}", app.confirm);
+    };
     // The question in the popup, not the footer's "e escalate".
     let question = format!("escalate {}? y / n", intent.declaration_no);
     let drawn = snapshot_once("confirm_escalate", app, (80, 24));

@@ -26,8 +26,8 @@ use crate::domain::risk::{
 };
 use crate::domain::text::SafeText;
 use crate::domain::{
-    Container, CustomsChange, Declaration, Delivery, Event, RailwayChange, StageInputs, Train,
-    TrainStatus, TransshipmentStatus, stage_path,
+    Container, CustomsChange, Declaration, Delivery, Event, Hold, RailwayChange, StageInputs,
+    Train, TrainStatus, TransshipmentStatus, stage_path,
 };
 use parcel::{Happened, Interner, Moment, Parcel, Text};
 use tally::{Bucket, Counted, Members, Tally};
@@ -1008,6 +1008,25 @@ impl Board {
             }
         }
         self.reassess(key);
+    }
+
+    /// Takes the hold as customs answered an officer's action, so that it
+    /// shows before the feed tells it (the feed's own event, of the same
+    /// version or a later one, is applied as usual). Only a newer version
+    /// of a hold still open is taken.
+    pub fn hold_answered(&mut self, declaration_no: &str, hold: &Hold, now: DateTime<Utc>) {
+        let Some(key) = self.parcel_keys.get(declaration_no).copied() else {
+            return;
+        };
+        let p = &mut self.parcels[key];
+        match &p.hold {
+            Some(current) if current.version < hold.version => {
+                p.hold = Some(Box::new(hold.clone()));
+                self.now = self.now.max(now);
+                self.reassess(key);
+            }
+            _ => {}
+        }
     }
 
     /// Observes how long the phase a parcel leaves took.

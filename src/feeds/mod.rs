@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod health;
+pub mod officer;
 pub mod poller;
 
 use std::time::Duration as StdDuration;

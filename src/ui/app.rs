@@ -13,7 +13,7 @@ use crate::board::Board;
 use crate::domain::{Delivery, FeedText, HoldActionKind, Lang, Officer};
 use crate::feeds::health::{FeedHealth, HealthLimits};
 use crate::feeds::{Feed, FeedMessage};
-use crate::triage::{Intent, Outbox, Outcome, Report};
+use crate::triage::{Entry, Intent, Origin, Outbox, Outcome, Report};
 
 /// How the board is shown, fixed for a run.
 #[derive(Debug, Clone)]
@@ -139,6 +139,15 @@ pub struct WallPlace {
     pub count: usize,
 }
 
+/// A triage step that asks `y / n` first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Send this intent.
+    Send(Intent),
+    /// Give up this unanswered intent.
+    Discard(Entry),
+}
+
 /// What the event loop must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -148,8 +157,12 @@ pub enum Effect {
     Redraw,
     /// Turn mouse capture on (true) or off.
     Mouse(bool),
-    /// Hand a triage intent to the sender.
+    /// Hand a triage intent to the desk (on the disk, then queued).
     Send(Intent),
+    /// Give up an unanswered intent (by key).
+    Discard(String),
+    /// Try a stuck intent again (by key).
+    Retry(String),
 }
 
 /// The display held still.
@@ -201,8 +214,11 @@ pub struct App {
     pub help: bool,
     /// Asking whether to quit (wall).
     pub confirm_quit: bool,
-    /// A triage action waiting for yes or no.
-    pub confirm: Option<Intent>,
+    /// A triage step waiting for yes or no.
+    pub confirm: Option<Confirm>,
+    /// Where this terminal's triage actions go and for whom, once its
+    /// desk is open (none: no actions yet, or read-only).
+    pub triage_origin: Option<Origin>,
     /// This terminal's triage actions and where they stand.
     pub outbox: Outbox,
     /// Mouse captured by the board.
@@ -258,6 +274,7 @@ impl App {
             help: false,
             confirm_quit: false,
             confirm: None,
+            triage_origin: None,
             outbox: Outbox::default(),
             message: None,
             wall_page: (0, now),
@@ -466,10 +483,12 @@ impl App {
     /// action.
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
         self.dirty = true;
-        if let Some(intent) = self.confirm.take() {
-            return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
-                .then(|| self.submit(intent))
-                .flatten();
+        if let Some(confirm) = self.confirm.take() {
+            let yes = matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'));
+            return yes.then_some(match confirm {
+                Confirm::Send(intent) => Effect::Send(intent),
+                Confirm::Discard(entry) => Effect::Discard(entry.intent.key),
+            });
         }
         if self.confirm_quit {
             self.confirm_quit = false;
@@ -509,14 +528,16 @@ impl App {
                     InputKind::Command => self.run_command(&text),
                     InputKind::Note(parcel) if !text.trim().is_empty() => {
                         let version = self.hold_version(&parcel);
-                        let note = Intent::new(
-                            &parcel,
-                            HoldActionKind::Note,
-                            Some(FeedText::new(&text)),
-                            version,
-                            self.now,
-                        );
-                        self.submit(note)
+                        self.triage_origin.clone().map(|origin| {
+                            Effect::Send(Intent::new(
+                                &origin,
+                                &parcel,
+                                HoldActionKind::Note,
+                                Some(FeedText::new(&text)),
+                                version,
+                                self.now,
+                            ))
+                        })
                     }
                     InputKind::Note(_) => None,
                 };
@@ -691,12 +712,14 @@ impl App {
             }
             Action::Redraw => return Some(Effect::Redraw),
             Action::Quit => return Some(Effect::Quit),
-            Action::Claim => return self.triage(HoldActionKind::Claim),
-            Action::Unclaim => return self.triage(HoldActionKind::Unclaim),
-            Action::Note => return self.triage(HoldActionKind::Note),
-            Action::Priority => return self.triage(HoldActionKind::RequestPriorityInspection),
-            Action::Escalate => return self.triage(HoldActionKind::Escalate),
-            Action::Defer => return self.triage(HoldActionKind::DeferToNextTrain),
+            Action::Claim
+            | Action::Unclaim
+            | Action::Note
+            | Action::Priority
+            | Action::Escalate
+            | Action::Defer => return self.triage(action),
+            Action::Retry => return self.retry_mine(),
+            Action::Discard => return self.discard_mine(),
         }
         None
     }
@@ -718,27 +741,36 @@ impl App {
         self.board.parcel(key)?.hold.as_ref().map(|h| h.version)
     }
 
-    /// Asks for a triage action on the parcel in front of the officer;
-    /// the consequential ones (priority, escalate, defer) are confirmed
-    /// first, a note opens a line to type it.
-    fn triage(&mut self, action: HoldActionKind) -> Option<Effect> {
+    /// Why this terminal may not act now, in the officer's words.
+    fn why_not_acting(&self) -> Option<String> {
         let lang = self.options.lang;
-        if self.read_only() {
-            let zh = lang == Lang::Zh;
-            self.message = Some(match &self.officer {
-                _ if self.options.read_only || self.options.wall => if zh {
-                    "只读：本终端不能操作"
-                } else {
-                    "read-only: this terminal takes no actions"
-                }
-                .to_owned(),
-                Some(o) if zh => format!("{}（{}）只能查看", o.officer_id, o.role.label(lang)),
-                Some(o) => format!("{} ({}) may only read", o.officer_id, o.role.label(lang)),
-                None if zh => "海关尚未确认本令牌的身份，请稍后再试".to_owned(),
-                None => "customs has not yet said who this token is; try again shortly".to_owned(),
-            });
+        let zh = lang == Lang::Zh;
+        if !self.read_only() && self.triage_origin.is_some() {
             return None;
         }
+        Some(match &self.officer {
+            _ if self.options.read_only || self.options.wall => if zh {
+                "只读：本终端不能操作"
+            } else {
+                "read-only: this terminal takes no actions"
+            }
+            .to_owned(),
+            Some(o) if !o.role.may_act() && zh => {
+                format!("{}（{}）只能查看", o.officer_id, o.role.label(lang))
+            }
+            Some(o) if !o.role.may_act() => {
+                format!("{} ({}) may only read", o.officer_id, o.role.label(lang))
+            }
+            Some(_) if zh => "操作日志尚未打开，请稍后再试".to_owned(),
+            Some(_) => "the triage journal is not open yet; try again shortly".to_owned(),
+            None if zh => "海关尚未确认本令牌的身份，请稍后再试".to_owned(),
+            None => "customs has not yet said who this token is; try again shortly".to_owned(),
+        })
+    }
+
+    /// The held parcel in front of the officer, or a message why none.
+    fn held_target(&mut self) -> Option<(String, u64)> {
+        let lang = self.options.lang;
         let Some(parcel) = self.triage_target().map(str::to_owned) else {
             self.message = Some(match lang {
                 Lang::En => "choose a held parcel first (5 Holds, or a parcel's detail)".to_owned(),
@@ -753,60 +785,125 @@ impl App {
             });
             return None;
         };
-        if action == HoldActionKind::Note {
+        Some((parcel, version))
+    }
+
+    /// Asks for a triage action on the parcel in front of the officer;
+    /// the consequential ones (priority, escalate, defer) are confirmed
+    /// first, a note opens a line to type it.
+    fn triage(&mut self, action: Action) -> Option<Effect> {
+        if let Some(why) = self.why_not_acting() {
+            self.message = Some(why);
+            return None;
+        }
+        let kind = action.triage()?;
+        let origin = self.triage_origin.clone()?;
+        let (parcel, version) = self.held_target()?;
+        if kind == HoldActionKind::Note {
             self.input = Some(Input {
                 kind: InputKind::Note(parcel),
                 text: String::new(),
             });
             return None;
         }
-        let intent = Intent::new(&parcel, action.clone(), None, Some(version), self.now);
-        match action {
-            HoldActionKind::RequestPriorityInspection
-            | HoldActionKind::Escalate
-            | HoldActionKind::DeferToNextTrain => {
-                self.confirm = Some(intent);
-                None
-            }
-            _ => self.submit(intent),
+        let intent = Intent::new(&origin, &parcel, kind, None, Some(version), self.now);
+        if action.confirms() {
+            self.confirm = Some(Confirm::Send(intent));
+            None
+        } else {
+            Some(Effect::Send(intent))
         }
     }
 
-    fn submit(&mut self, intent: Intent) -> Option<Effect> {
-        self.outbox.submit(intent.clone());
-        Some(Effect::Send(intent))
+    /// This terminal's latest unanswered action on the parcel in front of
+    /// the officer (pending or stuck).
+    fn mine_unanswered(&self) -> Option<&Entry> {
+        let parcel = self.triage_target()?;
+        self.outbox
+            .latest_about(parcel)
+            .filter(|e| e.outcome.is_unanswered())
     }
 
-    /// Takes the sender's word on an intent.
+    fn nothing_of_mine(&mut self, stuck: bool) {
+        let zh = self.options.lang == Lang::Zh;
+        self.message = Some(
+            match (stuck, zh) {
+                (true, false) => "no stuck action of this terminal on this parcel",
+                (true, true) => "本终端在此包裹上没有卡住的操作",
+                (false, false) => "no unanswered action of this terminal on this parcel",
+                (false, true) => "本终端在此包裹上没有未答复的操作",
+            }
+            .to_owned(),
+        );
+    }
+
+    /// Tries this terminal's stuck action on the parcel again.
+    fn retry_mine(&mut self) -> Option<Effect> {
+        match self.mine_unanswered() {
+            Some(entry) if matches!(entry.outcome, Outcome::Stuck { .. }) => {
+                Some(Effect::Retry(entry.intent.key.clone()))
+            }
+            _ => {
+                self.nothing_of_mine(true);
+                None
+            }
+        }
+    }
+
+    /// Asks whether to give up this terminal's unanswered action on the
+    /// parcel.
+    fn discard_mine(&mut self) -> Option<Effect> {
+        match self.mine_unanswered().cloned() {
+            Some(entry) => self.confirm = Some(Confirm::Discard(entry)),
+            None => self.nothing_of_mine(false),
+        }
+        None
+    }
+
+    /// An intent is on the disk and queued: shown from now on.
+    pub fn queued(&mut self, intent: Intent) {
+        self.outbox.submit(intent);
+        self.dirty = true;
+    }
+
+    /// Takes the desk's word on an intent: where it stands, and the hold as
+    /// customs answered it (shown before the feed tells).
     pub fn on_triage(&mut self, report: Report) {
         let lang = self.options.lang;
+        let zh = lang == Lang::Zh;
         if let Some(entry) = self.outbox.get(&report.key) {
             let what = format!(
                 "{} {}",
                 entry.intent.action.label(lang),
                 entry.intent.declaration_no
             );
+            let word = |en: &str, zh_word: &str| {
+                if zh {
+                    zh_word.to_owned()
+                } else {
+                    en.to_owned()
+                }
+            };
             self.message = match &report.outcome {
-                Outcome::Done { .. } => Some(format!(
+                Outcome::Done { .. } => Some(format!("{what}: {}", word("recorded", "已记录"))),
+                Outcome::Refused { code, message } => Some(format!("{what}: {code} {message}")),
+                Outcome::Pending { last_error, .. } => last_error
+                    .as_ref()
+                    .map(|e| format!("{what}: {} ({e})", word("retrying", "重试中"))),
+                Outcome::Stuck { attempts, .. } => Some(format!(
                     "{what}: {}",
-                    if lang == Lang::Zh {
-                        "已记录"
+                    if zh {
+                        format!("尝试 {attempts} 次无答复 · R 重试 · x 放弃")
                     } else {
-                        "recorded"
+                        format!("no answer after {attempts} attempts · R retry · x discard")
                     }
                 )),
-                Outcome::Refused { code, message } => Some(format!("{what}: {code} {message}")),
-                Outcome::Pending { last_error, .. } => last_error.as_ref().map(|e| {
-                    format!(
-                        "{what}: {} ({e})",
-                        if lang == Lang::Zh {
-                            "重试中"
-                        } else {
-                            "retrying"
-                        }
-                    )
-                }),
+                Outcome::Discarded => Some(format!("{what}: {}", word("discarded", "已放弃"))),
             };
+        }
+        if let Outcome::Done { hold: Some(hold) } = &report.outcome {
+            self.board
+                .hold_answered(&report.declaration_no, hold, self.now);
         }
         self.outbox.update(&report.key, report.outcome);
         self.dirty = true;
@@ -815,7 +912,7 @@ impl App {
     /// The keys worth showing in the footer here.
     pub fn hints(&self) -> Vec<Action> {
         let mut hints = self.screen.hints().to_vec();
-        if !self.read_only()
+        if self.why_not_acting().is_none()
             && self
                 .triage_target()
                 .is_some_and(|p| self.hold_version(p).is_some())
@@ -831,6 +928,15 @@ impl App {
                     Action::Unclaim,
                 ],
             );
+        }
+        if let Some(entry) = self.mine_unanswered() {
+            let stuck = matches!(entry.outcome, Outcome::Stuck { .. });
+            let mine = if stuck {
+                &[Action::Retry, Action::Discard][..]
+            } else {
+                &[Action::Discard][..]
+            };
+            hints.splice(2..2, mine.iter().copied());
         }
         hints
     }

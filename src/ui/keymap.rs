@@ -5,198 +5,154 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use crate::domain::{HoldActionKind, Lang};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use serde::{Deserialize, Serialize};
 
-use crate::domain::Lang;
+/// Declares the actions, one line each: the name used in the `[keys]`
+/// settings, the default keys, what it does in English and Chinese, and
+/// optionally a shorter word for the footer, whether it asks `y / n`
+/// first, and the triage action it asks customs for.
+macro_rules! actions {
+    (
+        $(
+            $(#[$doc:meta])*
+            $variant:ident = $name:literal, [$($key:literal),*], ($en:literal, $zh:literal)
+            $(, brief ($ben:literal, $bzh:literal))?
+            $(, confirm $confirm:literal)?
+            $(, triage $kind:ident)?
+            ;
+        )+
+    ) => {
+        /// Something the officer asks for.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $( $(#[$doc])* $variant, )+
+        }
 
-/// Something the officer asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Selection up one row.
-    Up,
-    /// Selection down one row.
-    Down,
-    /// First row.
-    Top,
-    /// Last row.
-    Bottom,
-    /// A page up.
-    PageUp,
-    /// A page down.
-    PageDown,
-    /// Open what is selected.
-    Open,
-    /// Back to where it was opened from.
-    Back,
-    /// Next screen.
-    NextScreen,
-    /// Previous screen.
-    PreviousScreen,
-    /// The departures board.
-    ShowDepartures,
-    /// The selected train.
-    ShowTrain,
-    /// The parcels table.
-    ShowParcels,
-    /// The selected parcel.
-    ShowDetail,
-    /// The holds queue.
-    ShowHolds,
-    /// Type a filter.
-    Filter,
-    /// Type a command.
-    Command,
-    /// Sort by the next column.
-    Sort,
-    /// Reverse the sort.
-    ReverseSort,
-    /// Hold the display still (or let it go).
-    Freeze,
-    /// Show or hide the help.
-    Help,
-    /// Let the mouse select text (or give it back to the board).
-    Mouse,
-    /// Redraw the whole screen.
-    Redraw,
-    /// Quit.
-    Quit,
-    /// Claim the held parcel.
-    Claim,
-    /// Give up a claim.
-    Unclaim,
-    /// Add a note to the hold.
-    Note,
-    /// Ask for priority inspection.
-    Priority,
-    /// Escalate to a supervisor.
-    Escalate,
-    /// Ask for the parcel to go on the next train.
-    Defer,
+        impl Action {
+            /// Every action, in help order.
+            pub const ALL: [Action; [$($name),+].len()] = [$(Action::$variant),+];
+
+            /// The name used in the `[keys]` settings.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Action::$variant => $name, )+
+                }
+            }
+
+            /// The keys it has unless the settings say otherwise.
+            fn default_keys(self) -> &'static [&'static str] {
+                match self {
+                    $( Action::$variant => &[$($key),*], )+
+                }
+            }
+
+            /// What it does, for the help and the hints.
+            pub fn describe(self, lang: Lang) -> &'static str {
+                let (en, zh) = match self {
+                    $( Action::$variant => ($en, $zh), )+
+                };
+                if lang == Lang::Zh { zh } else { en }
+            }
+
+            /// A word or two for the footer, where room is short.
+            pub fn brief(self, lang: Lang) -> &'static str {
+                let (en, zh) = match self {
+                    $( Action::$variant => actions!(@brief ($en, $zh) $(($ben, $bzh))?), )+
+                };
+                if lang == Lang::Zh { zh } else { en }
+            }
+
+            /// Whether it asks `y / n` before it acts.
+            pub fn confirms(self) -> bool {
+                match self {
+                    $( Action::$variant => false $(|| $confirm)?, )+
+                }
+            }
+
+            /// The triage action it asks customs for, if any.
+            pub fn triage(self) -> Option<HoldActionKind> {
+                match self {
+                    $( Action::$variant => actions!(@triage $($kind)?), )+
+                }
+            }
+        }
+    };
+    (@brief ($en:literal, $zh:literal)) => { ($en, $zh) };
+    (@brief ($en:literal, $zh:literal) ($ben:literal, $bzh:literal)) => { ($ben, $bzh) };
+    (@triage) => { None };
+    (@triage $kind:ident) => { Some(HoldActionKind::$kind) };
 }
 
-impl Action {
-    /// Every action, in help order.
-    pub const ALL: [Action; 30] = [
-        Action::Up,
-        Action::Down,
-        Action::Top,
-        Action::Bottom,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Open,
-        Action::Back,
-        Action::NextScreen,
-        Action::PreviousScreen,
-        Action::ShowDepartures,
-        Action::ShowTrain,
-        Action::ShowParcels,
-        Action::ShowDetail,
-        Action::ShowHolds,
-        Action::Filter,
-        Action::Command,
-        Action::Sort,
-        Action::ReverseSort,
-        Action::Freeze,
-        Action::Help,
-        Action::Mouse,
-        Action::Redraw,
-        Action::Quit,
-        Action::Claim,
-        Action::Unclaim,
-        Action::Note,
-        Action::Priority,
-        Action::Escalate,
-        Action::Defer,
-    ];
-
-    /// The name used in the `[keys]` settings.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Open => "open",
-            Action::Back => "back",
-            Action::NextScreen => "next_screen",
-            Action::PreviousScreen => "previous_screen",
-            Action::ShowDepartures => "show_departures",
-            Action::ShowTrain => "show_train",
-            Action::ShowParcels => "show_parcels",
-            Action::ShowDetail => "show_detail",
-            Action::ShowHolds => "show_holds",
-            Action::Filter => "filter",
-            Action::Command => "command",
-            Action::Sort => "sort",
-            Action::ReverseSort => "reverse_sort",
-            Action::Freeze => "freeze",
-            Action::Help => "help",
-            Action::Mouse => "mouse",
-            Action::Redraw => "redraw",
-            Action::Quit => "quit",
-            Action::Claim => "claim",
-            Action::Unclaim => "unclaim",
-            Action::Note => "note",
-            Action::Priority => "priority",
-            Action::Escalate => "escalate",
-            Action::Defer => "defer",
-        }
-    }
-
-    /// What it does, for the help and the hints.
-    pub fn describe(self, lang: Lang) -> &'static str {
-        let (en, zh) = match self {
-            Action::Up => ("up", "上移"),
-            Action::Down => ("down", "下移"),
-            Action::Top => ("first row", "首行"),
-            Action::Bottom => ("last row", "末行"),
-            Action::PageUp => ("page up", "上一页"),
-            Action::PageDown => ("page down", "下一页"),
-            Action::Open => ("open", "打开"),
-            Action::Back => ("back", "返回"),
-            Action::NextScreen => ("next screen", "下一屏"),
-            Action::PreviousScreen => ("previous screen", "上一屏"),
-            Action::ShowDepartures => ("departures", "发车"),
-            Action::ShowTrain => ("train", "班列"),
-            Action::ShowParcels => ("parcels", "包裹"),
-            Action::ShowDetail => ("parcel detail", "包裹详情"),
-            Action::ShowHolds => ("holds", "扣留"),
-            Action::Filter => ("filter", "筛选"),
-            Action::Command => ("command", "命令"),
-            Action::Sort => ("sort", "排序"),
-            Action::ReverseSort => ("reverse sort", "反向排序"),
-            Action::Freeze => ("freeze", "冻结"),
-            Action::Help => ("help", "帮助"),
-            Action::Mouse => ("mouse select", "鼠标选择"),
-            Action::Redraw => ("redraw", "重绘"),
-            Action::Quit => ("quit", "退出"),
-            Action::Claim => ("claim hold", "认领"),
-            Action::Unclaim => ("release claim", "取消认领"),
-            Action::Note => ("add note", "备注"),
-            Action::Priority => ("priority inspection", "优先查验"),
-            Action::Escalate => ("escalate", "上报"),
-            Action::Defer => ("defer to next train", "改配下一班"),
-        };
-        if lang == Lang::Zh { zh } else { en }
-    }
-
-    /// A word or two for the footer, where room is short.
-    pub fn brief(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Action::Claim, Lang::En) => "claim",
-            (Action::Unclaim, Lang::En) => "unclaim",
-            (Action::Note, Lang::En) => "note",
-            (Action::Priority, Lang::En) => "priority",
-            (Action::Defer, Lang::En) => "defer",
-            (Action::Priority, Lang::Zh) => "优先",
-            (Action::Defer, Lang::Zh) => "改配",
-            _ => self.describe(lang),
-        }
-    }
+actions! {
+    /// Selection up one row.
+    Up = "up", ["up", "k"], ("up", "上移");
+    /// Selection down one row.
+    Down = "down", ["down", "j"], ("down", "下移");
+    /// First row.
+    Top = "top", ["g", "home"], ("first row", "首行");
+    /// Last row.
+    Bottom = "bottom", ["G", "end"], ("last row", "末行");
+    /// A page up.
+    PageUp = "page_up", ["pgup", "ctrl-b"], ("page up", "上一页");
+    /// A page down.
+    PageDown = "page_down", ["pgdn", "ctrl-f", "space"], ("page down", "下一页");
+    /// Open what is selected.
+    Open = "open", ["enter"], ("open", "打开");
+    /// Back to where it was opened from.
+    Back = "back", ["esc", "backspace"], ("back", "返回");
+    /// Next screen.
+    NextScreen = "next_screen", ["tab"], ("next screen", "下一屏");
+    /// Previous screen.
+    PreviousScreen = "previous_screen", ["backtab"], ("previous screen", "上一屏");
+    /// The departures board.
+    ShowDepartures = "show_departures", ["1"], ("departures", "发车");
+    /// The selected train.
+    ShowTrain = "show_train", ["2"], ("train", "班列");
+    /// The parcels table.
+    ShowParcels = "show_parcels", ["3"], ("parcels", "包裹");
+    /// The selected parcel.
+    ShowDetail = "show_detail", ["4"], ("parcel detail", "包裹详情");
+    /// The holds queue.
+    ShowHolds = "show_holds", ["5"], ("holds", "扣留");
+    /// Type a filter.
+    Filter = "filter", ["/"], ("filter", "筛选");
+    /// Type a command.
+    Command = "command", [":"], ("command", "命令");
+    /// Sort by the next column.
+    Sort = "sort", ["s"], ("sort", "排序");
+    /// Reverse the sort.
+    ReverseSort = "reverse_sort", ["S"], ("reverse sort", "反向排序");
+    /// Hold the display still (or let it go).
+    Freeze = "freeze", ["f"], ("freeze", "冻结");
+    /// Show or hide the help.
+    Help = "help", ["?"], ("help", "帮助");
+    /// Let the mouse select text (or give it back to the board).
+    Mouse = "mouse", ["m"], ("mouse select", "鼠标选择");
+    /// Redraw the whole screen.
+    Redraw = "redraw", ["ctrl-l"], ("redraw", "重绘");
+    /// Quit.
+    Quit = "quit", ["q", "ctrl-c"], ("quit", "退出");
+    /// Claim the held parcel.
+    Claim = "claim", ["c"], ("claim hold", "认领"), brief ("claim", "认领"), triage Claim;
+    /// Give up a claim.
+    Unclaim = "unclaim", ["u"], ("release claim", "取消认领"), brief ("unclaim", "取消认领"),
+        triage Unclaim;
+    /// Add a note to the hold.
+    Note = "note", ["n"], ("add note", "备注"), brief ("note", "备注"), triage Note;
+    /// Ask for priority inspection.
+    Priority = "priority", ["p"], ("priority inspection", "优先查验"), brief ("priority", "优先"),
+        confirm true, triage RequestPriorityInspection;
+    /// Escalate to a supervisor.
+    Escalate = "escalate", ["e"], ("escalate", "上报"), confirm true, triage Escalate;
+    /// Ask for the parcel to go on the next train.
+    Defer = "defer", ["d"], ("defer to next train", "改配下一班"), brief ("defer", "改配"),
+        confirm true, triage DeferToNextTrain;
+    /// Try this terminal's stuck action on the parcel again.
+    Retry = "retry", ["R"], ("retry my stuck action", "重试卡住的操作"), brief ("retry", "重试");
+    /// Give up this terminal's unanswered action on the parcel.
+    Discard = "discard", ["x"], ("discard my action", "放弃未答复的操作"),
+        brief ("discard", "放弃"), confirm true;
 }
 
 /// A key with its modifiers, as written in settings (`q`, `ctrl-l`, `pgdn`).
@@ -306,41 +262,6 @@ pub struct Keymap {
     by_action: BTreeMap<Action, Vec<Key>>,
 }
 
-fn default_keys(action: Action) -> &'static [&'static str] {
-    match action {
-        Action::Up => &["up", "k"],
-        Action::Down => &["down", "j"],
-        Action::Top => &["g", "home"],
-        Action::Bottom => &["G", "end"],
-        Action::PageUp => &["pgup", "ctrl-b"],
-        Action::PageDown => &["pgdn", "ctrl-f", "space"],
-        Action::Open => &["enter"],
-        Action::Back => &["esc", "backspace"],
-        Action::NextScreen => &["tab"],
-        Action::PreviousScreen => &["backtab"],
-        Action::ShowDepartures => &["1"],
-        Action::ShowTrain => &["2"],
-        Action::ShowParcels => &["3"],
-        Action::ShowDetail => &["4"],
-        Action::ShowHolds => &["5"],
-        Action::Filter => &["/"],
-        Action::Command => &[":"],
-        Action::Sort => &["s"],
-        Action::ReverseSort => &["S"],
-        Action::Freeze => &["f"],
-        Action::Help => &["?"],
-        Action::Mouse => &["m"],
-        Action::Redraw => &["ctrl-l"],
-        Action::Quit => &["q", "ctrl-c"],
-        Action::Claim => &["c"],
-        Action::Unclaim => &["u"],
-        Action::Note => &["n"],
-        Action::Priority => &["p"],
-        Action::Escalate => &["e"],
-        Action::Defer => &["d"],
-    }
-}
-
 impl Default for Keymap {
     fn default() -> Self {
         Keymap::with(&BTreeMap::new()).expect("the default keys are valid")
@@ -365,7 +286,11 @@ impl Keymap {
         for action in Action::ALL {
             let written: Vec<String> = match overrides.get(action.name()) {
                 Some(keys) => keys.clone(),
-                None => default_keys(action).iter().map(|k| k.to_string()).collect(),
+                None => action
+                    .default_keys()
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect(),
             };
             for text in written {
                 let key = Key::parse(&text).map_err(|e| format!("keys.{}: {e}", action.name()))?;
@@ -440,8 +365,23 @@ mod tests {
             map.action(&press(KeyCode::Tab, KeyModifiers::SHIFT)),
             Some(Action::PreviousScreen)
         );
-        assert_eq!(map.action(&press(KeyCode::Char('x'), none)), None);
+        assert_eq!(map.action(&press(KeyCode::Char('z'), none)), None);
         assert_eq!(map.hint(Action::Freeze).as_deref(), Some("f"));
+    }
+
+    #[test]
+    fn every_action_is_whole_in_both_languages() {
+        for action in Action::ALL {
+            assert!(!action.default_keys().is_empty(), "{action:?}");
+            for lang in [Lang::En, Lang::Zh] {
+                assert!(!action.describe(lang).is_empty(), "{action:?}");
+                assert!(!action.brief(lang).is_empty(), "{action:?}");
+            }
+        }
+        assert_eq!(Action::Escalate.brief(Lang::En), "escalate");
+        assert_eq!(Action::Claim.triage(), Some(HoldActionKind::Claim));
+        assert!(Action::Defer.confirms() && Action::Discard.confirms());
+        assert!(!Action::Claim.confirms() && Action::Retry.triage().is_none());
     }
 
     #[test]

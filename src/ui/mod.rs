@@ -32,8 +32,9 @@ use crate::config::Config;
 use crate::domain::Lang;
 use crate::feeds::client::ApiClient;
 use crate::feeds::{self, FeedMessage};
-use crate::triage::journal::Journal;
-use crate::triage::sender;
+use crate::triage::Origin;
+use crate::triage::desk::{Desk, Opened};
+use crate::triage::sender::{self, SendPolicy};
 use app::{App, Effect, Options};
 use keymap::Keymap;
 use theme::{Theme, ThemeName};
@@ -124,99 +125,36 @@ fn clock(app: &App) -> chrono::DateTime<Utc> {
 
 /// Runs the board against the two APIs until the officer quits, the
 /// session hangs up, or the process is told to stop. Triage actions are
-/// written to the `journal` (none when read-only).
+/// written to a journal in `journal_dir` (one per customs API and officer;
+/// none when read-only).
 pub async fn run(
     config: &Config,
     display: &Display,
     keymap: Keymap,
     railway: ApiClient,
     customs: ApiClient,
-    journal: Option<&std::path::Path>,
+    journal_dir: Option<&std::path::Path>,
 ) -> io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let options = options(display, keymap, config, no_color);
-    // Whether this officer may act is known only after whoami; the journal
-    // is kept unless the board was started read-only.
-    let keeps_journal = !options.read_only;
     let board = Board::new(config.board_settings(), Utc::now());
     let mut app = App::new(board, options, display.zone, Utc::now());
 
-    // Triage: what the journal left unanswered is sent again, same keys.
-    let (intent_tx, intent_rx) = mpsc::channel(64);
-    let (report_tx, mut report_rx) = mpsc::channel(64);
-    let mut pending = Vec::new();
-    // A journal that cannot be kept does not stop the board: the officer
-    // is told that actions will not outlive it.
-    let journal = match journal
-        .filter(|_| keeps_journal)
-        .map(|path| (path, Journal::open(path)))
-    {
-        Some((_, Ok((journal, replayed)))) => {
-            pending = replayed
-                .outbox
-                .pending()
-                .into_iter()
-                .map(|e| e.intent.clone())
-                .collect();
-            if replayed.unreadable > 0 {
-                app.message = Some(format!(
-                    "triage journal {}: {} unreadable line(s) skipped",
-                    journal.path().display(),
-                    replayed.unreadable
-                ));
-            }
-            app.outbox = replayed.outbox;
-            Some(journal)
-        }
-        Some((path, Err(e))) => {
-            tracing::warn!("triage journal {}: {e}", path.display());
-            app.message = Some(format!(
-                "triage journal {}: {e}; actions will not survive a restart",
-                path.display()
-            ));
-            None
-        }
-        None => None,
-    };
-    let backoff = feeds::backoff(config);
-
     let (to_board, mut from_feeds) = mpsc::channel::<FeedMessage>(256);
     let mut tasks = Vec::new();
-    let whoami = customs.clone();
-    tasks.push(tokio::spawn(sender::run(
-        customs.clone(),
-        journal,
-        pending,
-        intent_rx,
-        report_tx,
-        backoff,
-    )));
-    for client in [railway, customs] {
+    for client in [railway, customs.clone()] {
         let poller = feeds::poller(client, config);
         tasks.push(tokio::spawn(poller.run(to_board.clone())));
     }
     let (officer_tx, mut officer_rx) = mpsc::channel(1);
-    // Who this token belongs to; asked again (with back-off) until customs
-    // answers, since the board may start while customs is unreachable.
-    tasks.push(tokio::spawn(async move {
-        let mut failures = 0;
-        loop {
-            match whoami.whoami().await {
-                Ok(officer) => {
-                    let _ = officer_tx.send(officer).await;
-                    return;
-                }
-                Err(e) if !e.is_transient() => {
-                    tracing::warn!("whoami: {e}");
-                    return;
-                }
-                Err(_) => {
-                    failures += 1;
-                    tokio::time::sleep(backoff.after(failures)).await;
-                }
-            }
-        }
-    }));
+    tasks.push(tokio::spawn(feeds::officer::look_up(
+        customs.clone(),
+        feeds::backoff(config),
+        officer_tx,
+    )));
+    // Triage opens once customs says who the token is.
+    let (report_tx, mut report_rx) = mpsc::channel(64);
+    let mut desk: Option<Desk> = None;
 
     let mut terminal = setup_terminal(app.mouse)?;
     let mut events = EventStream::new();
@@ -266,14 +204,42 @@ pub async fn run(
                             execute!(terminal.backend_mut(), DisableMouseCapture)?;
                         }
                     }
-                    Some(Effect::Send(intent)) => {
-                        let _ = intent_tx.send(intent).await;
+                    Some(Effect::Send(intent)) => match desk.as_ref().map(|d| d.submit(intent.clone())) {
+                        // On the disk: now it is shown queued.
+                        Some(Ok(())) => app.queued(intent),
+                        Some(Err(why)) => app.message = Some(why),
+                        None => {}
+                    },
+                    Some(Effect::Discard(key)) => {
+                        if let Some(report) = desk.as_ref().and_then(|d| d.discard(&key)) {
+                            app.on_triage(report);
+                        }
+                    }
+                    Some(Effect::Retry(key)) => {
+                        if let Some(report) = desk.as_ref().and_then(|d| d.retry(&key)) {
+                            app.on_triage(report);
+                        }
                     }
                     None => {}
                 }
             }
             Some(report) = report_rx.recv() => app.on_triage(report),
             Some(officer) = officer_rx.recv() => {
+                let may_act = officer.role.may_act() && !app.options.read_only;
+                if may_act {
+                    let origin = Origin::new(customs.base_url(), &officer.officer_id);
+                    let opened = Desk::open(journal_dir, origin.clone());
+                    app.message = opened_message(&opened);
+                    app.outbox = opened.desk.outbox();
+                    app.triage_origin = Some(origin);
+                    tasks.push(tokio::spawn(sender::run(
+                        customs.clone(),
+                        opened.desk.clone(),
+                        report_tx.clone(),
+                        SendPolicy::of(config),
+                    )));
+                    desk = Some(opened.desk);
+                }
                 app.officer = Some(officer);
                 app.dirty = true;
             }
@@ -299,6 +265,29 @@ pub async fn run(
     // terminal that is gone, prints to that terminal and panics.
     std::mem::forget(terminal);
     outcome
+}
+
+/// What the officer is told about the journal when triage opens.
+fn opened_message(opened: &Opened) -> Option<String> {
+    let mut notes = Vec::new();
+    match &opened.journal {
+        Ok(path) if opened.unreadable > 0 => notes.push(format!(
+            "triage journal {}: {} unreadable line(s) skipped",
+            path.display(),
+            opened.unreadable
+        )),
+        Ok(_) => {}
+        Err(e) => notes.push(format!(
+            "triage journal {e}; actions will not survive a restart"
+        )),
+    }
+    if opened.foreign > 0 {
+        notes.push(format!(
+            "{} unanswered action(s) in the journal were made for another API or officer: not sent",
+            opened.foreign
+        ));
+    }
+    (!notes.is_empty()).then(|| notes.join(" · "))
 }
 
 /// Whether a write error means the terminal is no longer there.

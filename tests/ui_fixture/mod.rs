@@ -14,6 +14,7 @@ use greenchannel::feeds::health::FeedHealth;
 use greenchannel::sim::feed::FeedLog;
 use greenchannel::sim::world::TrainFilter;
 use greenchannel::sim::{SimConfig, World};
+use greenchannel::triage::Origin;
 use greenchannel::ui::app::{App, Options};
 use greenchannel::ui::keymap::Keymap;
 use greenchannel::ui::theme::ThemeName;
@@ -125,6 +126,11 @@ pub fn options_of(display: &Display, no_color: bool) -> Options {
     options(display, Keymap::default(), &config(), no_color)
 }
 
+/// Where the fixture's officer sends triage actions.
+pub fn origin() -> Origin {
+    Origin::new("http://127.0.0.1:7400/customs", &"ALK-0417".into())
+}
+
 /// An app over the fixture's board, both feeds fresh, an officer signed
 /// in, its lists prepared.
 pub fn app(options: Options) -> App {
@@ -139,6 +145,10 @@ pub fn app(options: Options) -> App {
         name: "Aygul Nurlanovna".into(),
         role: Role::Officer,
     });
+    // The desk the event loop opens once customs says who the token is.
+    if !app.read_only() {
+        app.triage_origin = Some(origin());
+    }
     app.tick(now());
     app.prepare();
     app

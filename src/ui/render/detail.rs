@@ -376,17 +376,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Outcome::Pending {
                     attempts,
                     last_error,
+                }
+                | Outcome::Stuck {
+                    attempts,
+                    last_error,
                 } => format!(
                     "{mark} {attempts}{}",
                     last_error
                         .as_deref()
-                        .map_or(String::new(), |e| format!(" {}", e))
+                        .map_or(String::new(), |e| format!(" {e}"))
                 ),
                 Outcome::Done { hold: Some(hold) } => format!("{mark} v{}", hold.version),
-                Outcome::Done { hold: None } => mark.to_owned(),
-                Outcome::Refused { code, message } => {
-                    format!("{mark} {} {}", code, message)
-                }
+                Outcome::Done { hold: None } | Outcome::Discarded => mark.to_owned(),
+                Outcome::Refused { code, message } => format!("{mark} {code} {message}"),
             };
             let note = entry
                 .intent

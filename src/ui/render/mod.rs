@@ -33,7 +33,8 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::app::{App, Screen};
+use super::app::{App, Confirm, Screen};
+use super::keymap::Action;
 use super::theme::Theme;
 use crate::domain::{Lang, Risk};
 use crate::triage::Outcome;
@@ -83,14 +84,22 @@ fn draw_screen(frame: &mut Frame, app: &App) {
     if app.confirm_quit {
         confirm(frame, body, app, words(app).quit_wall.to_owned());
     }
-    if let Some(intent) = &app.confirm {
+    if let Some(step) = &app.confirm {
         let lang = app.options.lang;
         let mark = if lang == Lang::Zh { "？" } else { "?" };
-        let question = format!(
-            "{} {}{mark} y / n",
-            intent.action.label(lang),
-            intent.declaration_no
-        );
+        let question = match step {
+            Confirm::Send(intent) => format!(
+                "{} {}{mark} y / n",
+                intent.action.label(lang),
+                intent.declaration_no
+            ),
+            Confirm::Discard(entry) => format!(
+                "{} {} {}{mark} y / n",
+                Action::Discard.brief(lang),
+                entry.intent.action.label(lang),
+                entry.intent.declaration_no
+            ),
+        };
         confirm(frame, body, app, question);
     }
 }
@@ -109,8 +118,10 @@ pub struct TriageState {
 pub fn outcome_mark(outcome: &Outcome, theme: &Theme) -> (&'static str, Style) {
     match outcome {
         Outcome::Pending { .. } => ("…", theme.key),
+        Outcome::Stuck { .. } => ("!", theme.risk(Risk::Late)),
         Outcome::Done { .. } => (theme.glyphs.done, theme.risk(Risk::OnTrack)),
         Outcome::Refused { .. } => (theme.glyphs.blocked, theme.risk(Risk::AtRisk)),
+        Outcome::Discarded => ("-", theme.dim),
     }
 }
 
@@ -121,8 +132,10 @@ pub fn triage_state(app: &App, declaration_no: &str) -> Option<TriageState> {
     let (mark, style) = outcome_mark(&entry.outcome, &app.options.theme);
     let text = match &entry.outcome {
         Outcome::Pending { .. } => format!("{action}{mark}"),
+        Outcome::Stuck { .. } => format!("{action} {mark} {}", words(app).stuck),
         Outcome::Done { .. } => format!("{action} {mark}"),
         Outcome::Refused { code, .. } => format!("{action} {mark} {code}"),
+        Outcome::Discarded => format!("{action} {mark} {}", words(app).discarded),
     };
     Some(TriageState { text, mark, style })
 }
