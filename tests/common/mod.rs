@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use chrono::{DateTime, Utc};
 use greenchannel::sim::{self, RunningSim, SimConfig};
 use serde_json::Value;
