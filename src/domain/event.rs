@@ -142,6 +142,24 @@ impl<'de, C: Change> Deserialize<'de> for Event<C> {
     }
 }
 
+/// `value` with every string and key made [`FeedText`]: the `data` of an
+/// event type this version does not know is kept, and must be as safe to
+/// print as the rest of what the feeds decode.
+fn safe_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(FeedText::new(&text).as_str().to_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(safe_json).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, field)| (FeedText::new(&key).as_str().to_owned(), safe_json(field)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Declares a feed's change enum: one variant per event type, plus `Unknown`.
 macro_rules! changes {
     (
@@ -158,7 +176,8 @@ macro_rules! changes {
             Unknown {
                 /// The `type` as written.
                 event_type: FeedText,
-                /// The `data` as written.
+                /// The `data` as written, its text made safe like all
+                /// feed text (keys included).
                 data: serde_json::Value,
             },
         }
@@ -185,7 +204,7 @@ macro_rules! changes {
                     $( $text => $name::$variant(serde_json::from_str(data.get())?), )+
                     other => $name::Unknown {
                         event_type: FeedText::new(other),
-                        data: serde_json::from_str(data.get())?,
+                        data: safe_json(serde_json::from_str(data.get())?),
                     },
                 })
             }
@@ -451,6 +470,19 @@ mod tests {
         let back = serde_json::to_value(&event).unwrap();
         assert_eq!(back["data"], serde_json::json!({"x": [1, 2]}));
         assert_eq!(back["type"], "declaration.audited");
+    }
+
+    #[test]
+    fn unknown_data_is_made_safe_as_it_is_read() {
+        let json = r#"{"event_id":"c-11","seq":11,"type":"declaration.audited","at":"2026-11-26T10:00:00+08:00","data":{"note\u202e":["\u001b]0;PWNED\u0007ok",{"x":"\u009b2J"}]}}"#;
+        let event: Event<CustomsChange> = serde_json::from_str(json).unwrap();
+        let CustomsChange::Unknown { data, .. } = &event.change else {
+            panic!("unexpected {:?}", event.change);
+        };
+        assert_eq!(
+            data,
+            &serde_json::json!({"note": ["]0;PWNEDok", {"x": "2J"}]})
+        );
     }
 
     #[test]

@@ -709,10 +709,14 @@ pub fn project_shed(
         })
         .collect();
 
-    // The earliest free crane takes the next container.
+    // The earliest free crane takes the next container. Lifts add up along
+    // the queue: learned from absurd times, they would pass the last
+    // instant there is, where the projection stays.
     let take = |ready: DateTime<Utc>, free_at: &mut Vec<DateTime<Utc>>| {
         let start = free_at[0].max(ready);
-        let done = start + lift;
+        let done = start
+            .checked_add_signed(lift)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         free_at[0] = done;
         free_at.sort_unstable();
         done
@@ -1181,6 +1185,29 @@ mod tests {
         assert_eq!(
             e.remaining(Step::Review, Duration::minutes(40)),
             Duration::seconds(96)
+        );
+    }
+
+    #[test]
+    fn a_long_queue_of_absurd_lifts_projects_without_overflow() {
+        // A server's placeholder times (lifted from 0001 to 9999) teach
+        // lifts of thousands of years; a long queue adds them up past the
+        // last instant there is.
+        let mut e = priors();
+        for _ in 0..MIN_SAMPLES {
+            e.observe(Step::Lift, Duration::days(365 * 9_000));
+        }
+        e.refresh();
+        let queue: Vec<ShedState> = (0..200)
+            .map(|i| ShedState::Queued { queued_at: t(i) })
+            .collect();
+        let outlooks = project_shed(&queue, 4, &e, t(0));
+        assert_eq!(
+            outlooks.last(),
+            Some(&ShedOutlook::Queued {
+                ahead: 199,
+                done_at: DateTime::<Utc>::MAX_UTC
+            })
         );
     }
 
