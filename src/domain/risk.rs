@@ -133,6 +133,10 @@ const WINDOW: usize = 256;
 /// Observations needed before they replace the prior.
 const MIN_SAMPLES: usize = 12;
 
+/// The longest any step of a parcel's path is believed to take: a train
+/// leaves every few hours, so a month is already absurd.
+pub const LONGEST_STEP: Duration = Duration::days(30);
+
 /// Durations of one step: a prior, then a rolling window of observations.
 #[derive(Debug, Clone)]
 struct Durations {
@@ -214,8 +218,13 @@ impl Estimates {
         }
     }
 
-    /// Records how long a step took.
+    /// Records how long a step took. A duration longer than
+    /// [`LONGEST_STEP`] comes from times no step could have (a server's
+    /// placeholders, a clock gone wrong) and is not learned.
     pub fn observe(&mut self, step: Step, took: Duration) {
+        if took > LONGEST_STEP {
+            return;
+        }
         self.steps[step.index()].observe(took.num_milliseconds());
         self.dirty = true;
     }
@@ -1190,18 +1199,26 @@ mod tests {
 
     #[test]
     fn a_long_queue_of_absurd_lifts_projects_without_overflow() {
-        // A server's placeholder times (lifted from 0001 to 9999) teach
-        // lifts of thousands of years; a long queue adds them up past the
-        // last instant there is.
+        // A server's placeholder times (lifted from 0001 to 9999) would
+        // teach lifts of thousands of years: they are not learned.
         let mut e = priors();
         for _ in 0..MIN_SAMPLES {
             e.observe(Step::Lift, Duration::days(365 * 9_000));
         }
+        assert!(!e.refresh(), "nothing learned");
+        // Month-long lifts queued at the end of time add up past the last
+        // instant there is, where the projection stays.
+        for _ in 0..MIN_SAMPLES {
+            e.observe(Step::Lift, LONGEST_STEP);
+        }
         e.refresh();
+        let end = DateTime::<Utc>::MAX_UTC - Duration::days(60);
         let queue: Vec<ShedState> = (0..200)
-            .map(|i| ShedState::Queued { queued_at: t(i) })
+            .map(|i| ShedState::Queued {
+                queued_at: end + Duration::minutes(i),
+            })
             .collect();
-        let outlooks = project_shed(&queue, 4, &e, t(0));
+        let outlooks = project_shed(&queue, 4, &e, end);
         assert_eq!(
             outlooks.last(),
             Some(&ShedOutlook::Queued {
