@@ -108,6 +108,16 @@ pub struct ContainerEntry {
 }
 
 impl ContainerEntry {
+    /// Adds a moment to its timeline (in time order, bounded).
+    fn record(&mut self, at: DateTime<Utc>, what: Happened) {
+        parcel::record(&mut self.timeline, at, what);
+    }
+
+    /// When the feeds last told of it.
+    fn last_heard(&self) -> Option<DateTime<Utc>> {
+        self.timeline.last().map(|m| m.at)
+    }
+
     /// The shed status, when the railway knows the container.
     pub fn shed_status(&self) -> Option<&TransshipmentStatus> {
         self.container.as_ref().map(|c| &c.transshipment.status)
@@ -138,6 +148,10 @@ pub struct Board {
     container_keys: HashMap<Text, usize>,
     parcels: Slab<Parcel>,
     parcel_keys: HashMap<Box<str>, usize>,
+    /// Parcels customs puts on no train, and containers the railway books
+    /// on none: no train's departure lets them go, their age does.
+    unplaced_parcels: BTreeSet<usize>,
+    unbooked_containers: BTreeSet<usize>,
     totals: Tally,
     flagged: BTreeSet<usize>,
     estimates: Estimates,
@@ -213,6 +227,8 @@ impl Board {
             container_keys: HashMap::new(),
             parcels: Slab::new(),
             parcel_keys: HashMap::new(),
+            unplaced_parcels: BTreeSet::new(),
+            unbooked_containers: BTreeSet::new(),
             totals: Tally::default(),
             flagged: BTreeSet::new(),
             estimates,
@@ -523,12 +539,12 @@ impl Board {
         let train = container.train_id.as_ref().map(|id| self.train_entry(id));
         let entry = &mut self.containers[key];
         if entry.container.is_none() {
-            entry.timeline.push(Moment {
-                at: container.arrived_at.unwrap_or(self.now),
-                what: Happened::ContainerBooked {
+            entry.record(
+                container.arrived_at.unwrap_or(self.now),
+                Happened::ContainerBooked {
                     train_id: container.train_id.as_ref().map(|t| self.strings.get(t)),
                 },
-            });
+            );
         }
         entry.container = Some(container);
         self.move_container(key, train);
@@ -551,6 +567,11 @@ impl Board {
 
     /// Books a container on a train (the railway's membership).
     fn move_container(&mut self, key: usize, train: Option<usize>) {
+        if train.is_some() {
+            self.unbooked_containers.remove(&key);
+        } else {
+            self.unbooked_containers.insert(key);
+        }
         let entry = &self.containers[key];
         if entry.train == train {
             return;
@@ -582,6 +603,7 @@ impl Board {
         if entry.container.is_none() && entry.parcels.is_empty() {
             let entry = self.containers.remove(key);
             self.container_keys.remove(&entry.container_no);
+            self.unbooked_containers.remove(&key);
         }
     }
 
@@ -654,10 +676,7 @@ impl Board {
                     if train.is_some() {
                         self.move_container(key, train);
                     }
-                    self.containers[key].timeline.push(Moment {
-                        at,
-                        what: Happened::ContainerArrived,
-                    });
+                    self.containers[key].record(at, Happened::ContainerArrived);
                 }
                 if let Some(train) = train {
                     self.forget_train_if_unused(train);
@@ -676,10 +695,7 @@ impl Board {
                     Some(key) => {
                         self.move_container(key, Some(train));
                         let train_id = self.intern(&to_train_id);
-                        self.containers[key].timeline.push(Moment {
-                            at,
-                            what: Happened::ContainerRebooked { train_id },
-                        });
+                        self.containers[key].record(at, Happened::ContainerRebooked { train_id });
                     }
                     None => self.forget_train_if_unused(train),
                 }
@@ -699,10 +715,7 @@ impl Board {
                     learned = Some((transshipment.clone(), c.arrived_at));
                     c.transshipment = transshipment;
                 }) {
-                    self.containers[key].timeline.push(Moment {
-                        at,
-                        what: Happened::Shed(status),
-                    });
+                    self.containers[key].record(at, Happened::Shed(status));
                     if let Some((shed, arrived)) = learned {
                         self.learn_from_shed(&shed, arrived);
                     }
@@ -884,6 +897,11 @@ impl Board {
         p.container = container;
         p.train_id = train_text;
         p.container_no = container_text;
+        if train.is_some() {
+            self.unplaced_parcels.remove(&key);
+        } else {
+            self.unplaced_parcels.insert(key);
+        }
         // Uncount from the old places before they may be forgotten.
         self.count(key);
         if let Some(old) = old_train.filter(|o| Some(*o) != train) {
@@ -1244,10 +1262,12 @@ impl Board {
 
     /// Removes trains that left (or were cancelled, or whose departure is
     /// long past) more than `keep_departed` ago, with their containers and
-    /// parcels; and trains only customs ever named, once they have gone
-    /// unconfirmed by the railway for four times that. Time counts only as
-    /// far as both feeds have told, so a feed that lags never brings back
-    /// a train the board let go.
+    /// parcels; trains only customs ever named, once they have gone
+    /// unconfirmed by the railway for four times that; and parcels on no
+    /// train and containers booked on none, once the feeds have said
+    /// nothing of them for four times that. Time counts only as far as
+    /// both feeds have told (a quiet feed tells it is caught up), so a
+    /// feed that lags never brings back what the board let go.
     fn retire_departed(&mut self) {
         let Some(horizon) = self.horizon() else {
             return;
@@ -1265,7 +1285,24 @@ impl Board {
             })
             .map(|(k, _)| k)
             .collect();
-        if old.is_empty() {
+        let forgotten = |heard: DateTime<Utc>| horizon - heard > keep * 4;
+        let unplaced: BTreeSet<usize> = self
+            .unplaced_parcels
+            .iter()
+            .copied()
+            .filter(|k| forgotten(self.parcels[*k].last_heard()))
+            .collect();
+        let unbooked: Vec<usize> = self
+            .unbooked_containers
+            .iter()
+            .copied()
+            .filter(|k| {
+                let c = &self.containers[*k];
+                c.last_heard().is_none_or(forgotten)
+                    && c.parcels.keys().iter().all(|p| unplaced.contains(p))
+            })
+            .collect();
+        if old.is_empty() && unplaced.is_empty() && unbooked.is_empty() {
             return;
         }
         self.revision += 1;
@@ -1280,6 +1317,16 @@ impl Board {
             let entry = self.trains.remove(key);
             self.train_keys.remove(&entry.train_id);
         }
+        for key in unplaced {
+            if self.parcels.contains(key) {
+                self.remove_parcel(key);
+            }
+        }
+        for key in unbooked {
+            if self.containers.contains(key) {
+                self.remove_container(key);
+            }
+        }
         self.strings.sweep();
     }
 
@@ -1289,6 +1336,7 @@ impl Board {
             self.uncount(counted);
         }
         self.flagged.remove(&key);
+        self.unplaced_parcels.remove(&key);
         let parcel = self.parcels.remove(key);
         self.parcel_keys.remove(parcel.declaration_no.as_str());
     }
@@ -1301,6 +1349,7 @@ impl Board {
             self.reassess(parcel);
         }
         self.move_container(key, None);
+        self.unbooked_containers.remove(&key);
         let entry = self.containers.remove(key);
         self.container_keys.remove(&entry.container_no);
     }

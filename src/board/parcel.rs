@@ -142,8 +142,18 @@ pub struct Parcel {
     pub(super) queued_review: Option<i64>,
 }
 
-/// The longest timeline kept per parcel; the oldest moments go first.
-const TIMELINE_LIMIT: usize = 32;
+/// The longest timeline kept per parcel or container; the oldest moments
+/// go first.
+pub const TIMELINE_LIMIT: usize = 32;
+
+/// Adds a moment to a timeline, keeping it in time order and bounded.
+pub(super) fn record(timeline: &mut Vec<Moment>, at: DateTime<Utc>, what: Happened) {
+    let position = timeline.partition_point(|m| m.at <= at);
+    timeline.insert(position, Moment { at, what });
+    if timeline.len() > TIMELINE_LIMIT {
+        timeline.remove(0);
+    }
+}
 
 impl Parcel {
     /// Whether an open hold or a detention code stops it.
@@ -153,11 +163,14 @@ impl Parcel {
 
     /// Adds a moment, keeping the timeline in time order and bounded.
     pub(super) fn record(&mut self, at: DateTime<Utc>, what: Happened) {
-        let position = self.timeline.partition_point(|m| m.at <= at);
-        self.timeline.insert(position, Moment { at, what });
-        if self.timeline.len() > TIMELINE_LIMIT {
-            self.timeline.remove(0);
-        }
+        record(&mut self.timeline, at, what);
+    }
+
+    /// When the feeds last told of it.
+    pub fn last_heard(&self) -> DateTime<Utc> {
+        self.timeline
+            .last()
+            .map_or(self.status_at, |m| m.at.max(self.status_at))
     }
 
     /// When the parcel last reached a status matching `is`.
