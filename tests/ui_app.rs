@@ -152,7 +152,7 @@ fn moving_keys_move_the_selection() {
 fn tab_and_numbers_switch_screens() {
     let mut app = board_app(false);
     let mut seen = vec![app.screen];
-    for _ in 0..5 {
+    for _ in 0..6 {
         press(&mut app, key(KeyCode::Tab));
         seen.push(app.screen);
     }
@@ -164,6 +164,7 @@ fn tab_and_numbers_switch_screens() {
             Screen::Parcels,
             Screen::Detail,
             Screen::Holds,
+            Screen::Feeds,
             Screen::Departures
         ]
     );
@@ -171,8 +172,8 @@ fn tab_and_numbers_switch_screens() {
         &mut app,
         KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT),
     );
-    assert_eq!(app.screen, Screen::Holds);
-    for (c, screen) in ['1', '2', '3', '4', '5'].into_iter().zip(Screen::ALL) {
+    assert_eq!(app.screen, Screen::Feeds);
+    for (c, screen) in ['1', '2', '3', '4', '5', '6'].into_iter().zip(Screen::ALL) {
         press(&mut app, char_key(c));
         assert_eq!(app.screen, screen, "key {c}");
     }

@@ -391,6 +391,75 @@ fn stale_feed_header() {
     }
 }
 
+/// The customs feed having done wrong a while ago (counted) and just now
+/// (announced): records skipped, an unknown event type, a cursor expired,
+/// rate limits, lag.
+fn customs_odd(app: &mut App, notice_at: chrono::DateTime<chrono::Utc>) {
+    let customs = &mut app.health[1];
+    customs.snapshot_taken(now() - Duration::minutes(30));
+    customs.snapshot_taken(now() - Duration::minutes(20));
+    customs.failed(
+        now() - Duration::minutes(15),
+        "429 rate limited, retry after 600s (asked 86400s)".to_owned(),
+        true,
+        now() - Duration::minutes(5),
+    );
+    customs.succeeded(now() - Duration::seconds(2), Some(Duration::zero()));
+    customs.received(now(), 12, Some(Duration::seconds(3)));
+    customs.oddities.unknown_types(
+        now() - Duration::minutes(10),
+        ["declaration.audit_flag", "declaration.audit_flag"].into_iter(),
+    );
+    customs.oddities.malformed(
+        notice_at,
+        vec![greenchannel::domain::FeedText::new(
+            "event c-0001-7 (hold.updated): missing field `version`",
+        )],
+    );
+}
+
+#[test]
+fn feeds_screen_counts_what_the_feeds_did_wrong() {
+    let mut app = board_app(false);
+    customs_odd(&mut app, now() - Duration::minutes(1));
+    drive(&mut app, &[Action::ShowFeeds]);
+    for size in SIZES {
+        let drawn = snapshot_once("feeds", app_clone(&app), size);
+        if size.0 < 160 {
+            continue;
+        }
+        for expected in [
+            "snapshots taken again",
+            "missing field `version`",
+            "declaration.audit_flag ×2",
+        ] {
+            assert!(drawn.text.contains(expected), "{expected}:\n{}", drawn.text);
+        }
+    }
+}
+
+/// The app again, as the fixture builds it, with the same health and screen.
+fn app_clone(app: &App) -> App {
+    let mut copy = board_app(false);
+    copy.health = app.health.clone();
+    copy.screen = app.screen;
+    copy
+}
+
+#[test]
+fn a_new_oddity_is_announced_in_the_header_for_a_while() {
+    let mut app = board_app(false);
+    customs_odd(&mut app, now() - Duration::seconds(3));
+    let drawn = draw(&app, 160, 48);
+    let notice = "CUSTOMS: 1 malformed record(s) skipped";
+    assert!(drawn.row(1).contains(notice), "{}", drawn.text);
+    assert!(drawn.row(1).contains("6 Feeds"), "{}", drawn.text);
+    // A minute later, only the Feeds screen keeps it.
+    let mut later = board_app(false);
+    customs_odd(&mut later, now() - Duration::minutes(1));
+    assert!(!draw(&later, 160, 48).text.contains(notice));
+}
+
 #[test]
 fn stale_feed_on_the_wall() {
     let mut app = board_app(true);
@@ -674,8 +743,9 @@ fn is_drawing(c: char) -> bool {
 
 /// Screens and overlays to draw, as the actions that reach them (on the
 /// wall when the flag says so).
-const EVERYWHERE: [(&str, bool, &[Action]); 8] = [
+const EVERYWHERE: [(&str, bool, &[Action]); 9] = [
     ("departures", false, &[]),
+    ("feeds", false, &[Action::ShowFeeds]),
     ("train", false, &[Action::Open]),
     ("parcels", false, &[Action::ShowParcels, Action::Bottom]),
     ("detail", false, DETAIL),

@@ -47,16 +47,19 @@ pub enum Screen {
     Detail,
     /// The triage queue.
     Holds,
+    /// What each feed did, and did wrong.
+    Feeds,
 }
 
 impl Screen {
     /// In tab order.
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Departures,
         Screen::Train,
         Screen::Parcels,
         Screen::Detail,
         Screen::Holds,
+        Screen::Feeds,
     ];
 
     /// The actions that mean something here, for the footer: help and
@@ -90,6 +93,13 @@ impl Screen {
                 Action::Back,
                 Action::Up,
                 Action::Down,
+                Action::NextScreen,
+                Action::Freeze,
+            ],
+            Screen::Feeds => &[
+                Action::Help,
+                Action::Quit,
+                Action::Back,
                 Action::NextScreen,
                 Action::Freeze,
             ],
@@ -232,7 +242,7 @@ pub struct App {
     /// Rows a page up or down moves.
     pub page_rows: usize,
     /// The row each list's cursor was last on.
-    rows: [usize; 5],
+    rows: [usize; Screen::ALL.len()],
     /// The clock the board is judged and shown at.
     pub now: DateTime<Utc>,
     /// Something changed since the last draw.
@@ -280,7 +290,7 @@ impl App {
             wall_page: (0, now),
             views: Views::default(),
             page_rows: 20,
-            rows: [0; 5],
+            rows: [0; Screen::ALL.len()],
             now,
             dirty: true,
         }
@@ -404,7 +414,7 @@ impl App {
             Screen::Train => &self.views.containers,
             Screen::Parcels => &self.views.parcels,
             Screen::Holds => &self.views.holds,
-            Screen::Detail => &[],
+            Screen::Detail | Screen::Feeds => &[],
         }
     }
 
@@ -425,7 +435,7 @@ impl App {
             }
             Screen::Parcels => self.parcel = key.and_then(parcel),
             Screen::Holds => self.hold = key.and_then(parcel),
-            Screen::Detail => {}
+            Screen::Detail | Screen::Feeds => {}
         }
     }
 
@@ -440,7 +450,7 @@ impl App {
                 .and_then(|c| board.container_key(c)),
             Screen::Parcels => self.parcel.as_deref().and_then(|p| board.parcel_key(p)),
             Screen::Holds => self.hold.as_deref().and_then(|p| board.parcel_key(p)),
-            Screen::Detail => None,
+            Screen::Detail | Screen::Feeds => None,
         }
     }
 
@@ -677,6 +687,7 @@ impl App {
             Action::ShowParcels => self.go(Screen::Parcels),
             Action::ShowDetail => self.go(Screen::Detail),
             Action::ShowHolds => self.go(Screen::Holds),
+            Action::ShowFeeds => self.go(Screen::Feeds),
             Action::Filter => {
                 self.input = Some(Input {
                     kind: InputKind::Filter,
@@ -1015,7 +1026,7 @@ impl App {
                     self.go(Screen::Detail);
                 }
             }
-            Screen::Detail => {}
+            Screen::Detail | Screen::Feeds => {}
         }
     }
 

@@ -115,6 +115,8 @@ actions! {
     ShowDetail = "show_detail", ["4"], ("parcel detail", "包裹详情");
     /// The holds queue.
     ShowHolds = "show_holds", ["5"], ("holds", "扣留");
+    /// What the feeds did, and did wrong.
+    ShowFeeds = "show_feeds", ["6"], ("feeds", "数据源");
     /// Type a filter.
     Filter = "filter", ["/"], ("filter", "筛选");
     /// Type a command.

@@ -13,6 +13,7 @@ use crate::domain::{Risk, Role};
 use crate::feeds::Feed;
 use crate::feeds::health::{FeedHealth, FeedState};
 use crate::ui::app::{App, Screen};
+use crate::ui::keymap::Action;
 use crate::ui::labels::Labels;
 
 /// The feeds that are not ok, with their state.
@@ -42,10 +43,23 @@ pub fn feed_alarm(feed: Feed, state: FeedState, w: &Labels) -> String {
     format!("{} {word}", feed_name(feed, w).to_uppercase())
 }
 
-/// Lines the header needs: the status line, one per feed in trouble, and
-/// the tabs (not on the wall, which takes no keys).
+/// What the feeds did wrong lately, one notice per feed, for a while
+/// after it happened (the Feeds screen keeps the whole count).
+pub fn notices(app: &App) -> Vec<(Feed, &str)> {
+    app.health
+        .iter()
+        .filter_map(|h| {
+            h.oddities
+                .notice(app.local_now(h))
+                .map(|notice| (h.feed, notice))
+        })
+        .collect()
+}
+
+/// Lines the header needs: the status line, one per feed in trouble, one
+/// per recent notice, and the tabs (not on the wall, which takes no keys).
 pub fn height(app: &App) -> u16 {
-    1 + troubled_feeds(app).len() as u16 + u16::from(!app.options.wall)
+    1 + troubled_feeds(app).len() as u16 + notices(app).len() as u16 + u16::from(!app.options.wall)
 }
 
 /// The screen's name in the tabs.
@@ -57,6 +71,7 @@ pub fn screen_name(screen: Screen, app: &App) -> &'static str {
         Screen::Parcels => w.parcels,
         Screen::Detail => w.detail,
         Screen::Holds => w.holds,
+        Screen::Feeds => w.feeds,
     }
 }
 
@@ -171,6 +186,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(
             Paragraph::new(fit(&text, area.width as usize)).style(theme.alert),
             row(area, 1 + n as u16),
+        );
+    }
+
+    // A line per feed that did something wrong lately.
+    let troubled = troubled_feeds(app).len() as u16;
+    for (n, (feed, notice)) in notices(app).into_iter().enumerate() {
+        let see = match app.options.keymap.hint(Action::ShowFeeds) {
+            Some(key) if !app.options.wall => format!(" · {key} {}", w.feeds),
+            _ => String::new(),
+        };
+        let text = format!(
+            " {} {}: {notice}{see}",
+            theme.glyphs.pointer,
+            feed_name(feed, w).to_uppercase()
+        );
+        frame.render_widget(
+            Paragraph::new(fit(&text, area.width as usize)).style(theme.key),
+            row(area, 1 + troubled + n as u16),
         );
     }
 

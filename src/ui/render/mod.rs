@@ -19,6 +19,7 @@ mod bigtext;
 pub mod common;
 mod departures;
 mod detail;
+mod feeds;
 mod footer;
 pub mod header;
 mod help;
@@ -75,6 +76,7 @@ fn draw_screen(frame: &mut Frame, app: &App) {
             Screen::Parcels => parcels::render(frame, body, app),
             Screen::Detail => detail::render(frame, body, app),
             Screen::Holds => holds::render(frame, body, app),
+            Screen::Feeds => feeds::render(frame, body, app),
         }
     }
     footer::render(frame, bottom, app);
