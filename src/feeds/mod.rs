@@ -89,7 +89,7 @@ pub fn token(
         Some(path) => std::fs::read_to_string(path)
             .map(|text| Token::new(&text))
             .map_err(|e| {
-                ConfigError(format!(
+                ConfigError::new(&format!(
                     "{}.token_file {}: {e}",
                     feed.as_str(),
                     path.display()
