@@ -37,6 +37,8 @@ pub struct Config {
     pub ui: UiConfig,
     /// Triage actions.
     pub triage: TriageConfig,
+    /// `greenchannel status`.
+    pub status: StatusConfig,
     /// Keys of actions, replacing the defaults (`freeze = ["f", "ctrl-z"]`).
     pub keys: BTreeMap<String, KeySpec>,
 }
@@ -57,6 +59,23 @@ impl Config {
             crate::triage::journal::default_path(home, state_home)
         } else {
             Some(PathBuf::from(&self.triage.journal))
+        }
+    }
+}
+
+/// `greenchannel status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// The whole read (both feeds and whoami) ends within this; a feed not
+    /// read by then counts as unreadable (exit 3).
+    pub deadline_seconds: f64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        StatusConfig {
+            deadline_seconds: 30.0,
         }
     }
 }
@@ -198,6 +217,7 @@ impl Default for Config {
             board: BoardConfig::default(),
             ui: UiConfig::default(),
             triage: TriageConfig::default(),
+            status: StatusConfig::default(),
             keys: BTreeMap::new(),
         }
     }
@@ -392,6 +412,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("keys", &["keys"]),
     ("triage", &["triage"]),
     ("ui", &["ui"]),
+    ("status", &["status"]),
 ];
 
 fn minutes(m: f64) -> Duration {
@@ -444,8 +465,10 @@ impl Config {
                 .and_then(|rest| rest.strip_prefix('_'))
                 .map(|key| (*path, key.to_owned()))
         }) else {
+            let sections: Vec<&str> = SECTIONS.iter().map(|(prefix, _)| *prefix).collect();
             return Err(ConfigError::new(&format!(
-                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board, ui, keys, triage)"
+                "{name}: not a setting (sections: {})",
+                sections.join(", ")
             )));
         };
         // A TOML value if it reads as one (numbers, booleans), else text.
@@ -544,6 +567,11 @@ impl Config {
         need(
             ui.wall_cycle_seconds > 0.0,
             "ui.wall_cycle_seconds must be positive",
+        );
+        let deadline = self.status.deadline_seconds;
+        need(
+            deadline > 0.0 && deadline <= 3600.0,
+            "status.deadline_seconds (--deadline) must be positive and at most 3600",
         );
         if let Err(e) = self.keymap() {
             problems.push(e);
@@ -837,5 +865,25 @@ mod tests {
         assert_eq!(config.risk.watch_margin_minutes, 20.0 / 30.0);
         assert_eq!(config.risk.priors.lift, 5.0 / 30.0);
         assert_eq!(config.feeds, FeedsConfig::default());
+        assert_eq!(config.status, StatusConfig::default(), "not a judgement");
+    }
+
+    #[test]
+    fn the_status_deadline_is_a_setting_and_bounded() {
+        let deadline = |value: &str| {
+            Config::load(
+                None,
+                env(&[("GREENCHANNEL_STATUS_DEADLINE_SECONDS", value)]),
+            )
+            .map(|config| config.status.deadline_seconds)
+        };
+        assert_eq!(Config::default().status.deadline_seconds, 30.0);
+        assert_eq!(deadline("5"), Ok(5.0));
+        assert_eq!(deadline("0.5"), Ok(0.5));
+        assert_eq!(deadline("3600"), Ok(3600.0));
+        for bad in ["0", "-1", "3600.5", "nan", "inf"] {
+            let err = deadline(bad).unwrap_err();
+            assert!(err.0.contains("status.deadline_seconds"), "{bad}: {err}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! deliveries for the board and health for the header.
 
 pub mod client;
+pub mod deadline;
 pub mod health;
 pub mod poller;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use crate::config::{ApiConfig, Config, ConfigError};
 use crate::domain::Delivery;
 use client::{ApiClient, FeedError, Timeouts, Token};
+use deadline::Deadline;
 use health::{FeedHealth, HealthLimits};
 use poller::{PollSettings, Poller};
 
@@ -128,6 +130,12 @@ pub fn backoff(config: &Config) -> Backoff {
         initial: seconds(config.feeds.backoff_initial_seconds),
         max: seconds(config.feeds.backoff_max_seconds),
     }
+}
+
+/// The deadline of a one-off read (`greenchannel status`) as configured,
+/// counted from now.
+pub fn read_deadline(config: &Config) -> Deadline {
+    Deadline::after(seconds(config.status.deadline_seconds))
 }
 
 /// The client of a feed as configured.
