@@ -16,7 +16,7 @@ use crate::domain::text::{fit, json_for_terminal};
 use crate::domain::time::rfc3339_opt;
 use crate::domain::{Cutoffs, Lang, Officer, Risk, StageState, time};
 use crate::feeds::Feed;
-use crate::feeds::health::{FeedHealth, FeedState, HealthLimits};
+use crate::feeds::health::{FeedHealth, FeedState, HealthLimits, Oddities};
 
 /// How one feed was read.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct FeedReport {
     #[serde(with = "rfc3339_opt")]
     last_success: Option<DateTime<Utc>>,
     error: Option<String>,
+    /// What the feed did wrong that the read survived.
+    diagnostics: Oddities,
 }
 
 /// Counts by stage, in the JSON.
@@ -186,6 +188,7 @@ impl StatusReport {
                         state: h.state(now + h.skew.unwrap_or_default(), limits),
                         last_success: served(h),
                         error: None,
+                        diagnostics: h.oddities.clone(),
                     },
                     FeedRead::Failed(h, error) => {
                         unreadable = true;
@@ -193,6 +196,7 @@ impl StatusReport {
                             state: FeedState::Down,
                             last_success: served(h),
                             error: Some(error.clone()),
+                            diagnostics: h.oddities.clone(),
                         }
                     }
                 };

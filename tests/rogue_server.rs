@@ -299,10 +299,16 @@ async fn an_endless_retry_after_ends_by_the_deadline() {
             text.context()
         );
         for feed in ["railway", "customs"] {
-            let error = json.json()["feeds"][feed]["error"].to_string();
+            let report = &json.json()["feeds"][feed];
+            let error = report["error"].to_string();
             assert!(
                 error.contains("429 rate limited"),
                 "{asked}: {feed}: {error}"
+            );
+            let diagnostics = &report["diagnostics"];
+            assert!(
+                diagnostics["rate_limited"].as_u64() >= Some(1),
+                "{diagnostics}"
             );
         }
     }
@@ -464,4 +470,41 @@ async fn a_snapshot_repeating_a_page_token_is_refused() {
             "{feed}: {error}"
         );
     }
+}
+
+/// One malformed declaration among good ones: the good ones are on the
+/// board, customs is ok, and its diagnostics count the one skipped.
+#[tokio::test]
+async fn a_malformed_declaration_is_skipped_and_counted() {
+    let mut bad = declaration(2);
+    bad["seq"] = json!("two");
+    let base = Rogue {
+        declarations: vec![declaration(1), bad, declaration(3)],
+        ..Rogue::new()
+    }
+    .serve()
+    .await;
+    let mut command = status(&base, &base);
+    command.args(["--deadline", DEADLINE, "--json", "--all"]);
+    let run = run(command).await;
+    run.assert_ended(0);
+    let report = run.json();
+    let customs = &report["feeds"]["customs"];
+    assert_eq!(customs["state"], "ok", "{customs}");
+    assert_eq!(customs["diagnostics"]["malformed"], 1, "{customs}");
+    let reason = customs["diagnostics"]["last_malformed"].to_string();
+    assert!(reason.contains("invalid type"), "{reason}");
+    assert_eq!(report["feeds"]["railway"]["diagnostics"]["malformed"], 0);
+    let listed: Vec<&str> = report["parcels"]
+        .as_array()
+        .expect("parcels")
+        .iter()
+        .filter_map(|p| p["declaration_no"].as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        ["94022026E000000001", "94022026E000000003"],
+        "{}",
+        run.context()
+    );
 }
