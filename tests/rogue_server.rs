@@ -1,8 +1,10 @@
 //! `greenchannel status` against a server that speaks the contract's paths
 //! (the railway under `/railway`, customs under `/customs`) but misbehaves:
-//! it asks for endless waits, answers after the deadline, or pages for
-//! ever. Whatever it does, the real binary ends by its deadline, says why,
-//! and never panics.
+//! it asks for endless waits, answers after the deadline, pages for ever,
+//! quotes the token back, sends terminal escapes and clocks far off.
+//! Whatever it does, the real binary ends by its deadline, says why, never
+//! panics, never prints the token, and prints nothing a terminal would act
+//! on.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -40,12 +42,18 @@ struct Rogue {
     retry_after: Option<&'static str>,
     /// Requests whose path ends so are answered only after a minute.
     slow: Option<&'static str>,
+    /// Every request answered 403 with this message.
+    forbidden: Option<String>,
+    /// The `Date` of every answer.
+    date: Option<&'static str>,
     /// How snapshots page.
     paging: Paging,
     /// The trains of the railway snapshot.
     trains: Vec<Value>,
     /// The declarations of the customs snapshot.
     declarations: Vec<Value>,
+    /// The customs events after the snapshot.
+    customs_events: Vec<Value>,
     /// The body of `whoami`.
     whoami: String,
 }
@@ -56,9 +64,12 @@ impl Rogue {
         Rogue {
             retry_after: None,
             slow: None,
+            forbidden: None,
+            date: None,
             paging: Paging::One,
             trains: vec![train()],
             declarations: (1..=3).map(declaration).collect(),
+            customs_events: Vec::new(),
             whoami: json!({"officer_id": "ALK-0417", "name": "Wang Fang", "role": "officer"})
                 .to_string(),
         }
@@ -80,9 +91,22 @@ impl Rogue {
     }
 
     async fn answer(&self, uri: &Uri) -> Response {
+        let mut response = self.body(uri).await;
+        if let Some(date) = self.date {
+            let date = header::HeaderValue::from_static(date);
+            response.headers_mut().insert(header::DATE, date);
+        }
+        response
+    }
+
+    async fn body(&self, uri: &Uri) -> Response {
         let path = uri.path();
         if self.slow.is_some_and(|suffix| path.ends_with(suffix)) {
             tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        if let Some(message) = &self.forbidden {
+            let body = json!({"error": "forbidden", "message": message});
+            return (StatusCode::FORBIDDEN, json_body(body.to_string())).into_response();
         }
         if let Some(wait) = self.retry_after {
             let body = json!({"error": "rate_limited", "message": "slow down"});
@@ -103,7 +127,13 @@ impl Rogue {
         } else if path.ends_with("/v1/declarations") {
             self.page("declarations", &self.declarations, page_token)
         } else if path.ends_with("/v1/events") {
-            json!({"events": [], "next": "c1", "has_more": false, "server_time": at(0)}).to_string()
+            let events = if path.starts_with("/customs") {
+                &self.customs_events[..]
+            } else {
+                &[]
+            };
+            json!({"events": events, "next": "c1", "has_more": false, "server_time": at(0)})
+                .to_string()
         } else if path.ends_with("/v1/whoami") {
             self.whoami.clone()
         } else {
@@ -264,6 +294,30 @@ async fn run(mut command: Command) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         took: started.elapsed(),
     }
+}
+
+/// Characters a terminal would act on or that reorder text: C0 controls
+/// but the newline, DEL, C1 controls, bidi controls.
+fn unsafe_chars(output: &str) -> Vec<char> {
+    output
+        .chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c,
+                    '\u{202A}'..='\u{202E}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        })
+        .collect()
+}
+
+/// Asserts the token is in neither output stream.
+fn assert_token_kept(run: &Run) {
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the token was printed\n{}",
+        run.context()
+    );
 }
 
 /// Both feeds at one server, in text and in JSON, with `--deadline`.
@@ -507,4 +561,131 @@ async fn a_malformed_declaration_is_skipped_and_counted() {
         "{}",
         run.context()
     );
+}
+
+// ----- what a server says -------------------------------------------------------
+
+/// A 403 whose message quotes the token: printed nowhere, not even in
+/// trace logs.
+#[tokio::test]
+async fn a_token_quoted_in_a_refusal_is_not_printed() {
+    let base = Rogue {
+        forbidden: Some(format!("Bearer {TOKEN} may not read this")),
+        ..Rogue::new()
+    }
+    .serve()
+    .await;
+    let (text, json) = both_ways(&base).await;
+    for run in [&text, &json] {
+        run.assert_ended(3);
+        assert!(run.stdout.contains("403 forbidden"), "{}", run.context());
+        assert_token_kept(run);
+    }
+}
+
+/// The token as the value of a declaration's field, of an event's, and
+/// as a whoami that does not decode: the records are skipped and counted,
+/// their reasons kept without the token, which is printed nowhere, not
+/// even in trace logs.
+#[tokio::test]
+async fn a_token_quoted_in_what_does_not_decode_is_not_printed() {
+    let mut declaration_with_token = declaration(2);
+    declaration_with_token["seq"] = json!(TOKEN);
+    let event_with_token = json!({
+        "event_id": "c-1", "seq": 4, "type": "hold.lifted", "at": TOKEN,
+        "data": {"declaration_no": "94022026E000000001", "outcome": "released"}
+    });
+    let base = Rogue {
+        declarations: vec![declaration(1), declaration_with_token],
+        customs_events: vec![event_with_token],
+        whoami: json!(TOKEN).to_string(),
+        ..Rogue::new()
+    }
+    .serve()
+    .await;
+    let mut text = status(&base, &base);
+    text.args(["--deadline", DEADLINE])
+        .env("GREENCHANNEL_LOG", "trace");
+    let mut json = status(&base, &base);
+    json.args(["--deadline", DEADLINE, "--json"])
+        .env("GREENCHANNEL_LOG", "trace");
+    let (text, json) = (run(text).await, run(json).await);
+    for run in [&text, &json] {
+        run.assert_ended(0);
+        assert_token_kept(run);
+    }
+    let report = json.json();
+    let diagnostics = &report["feeds"]["customs"]["diagnostics"];
+    assert_eq!(diagnostics["malformed"], 2, "{diagnostics}");
+    let reason = diagnostics["last_malformed"].to_string();
+    assert!(reason.contains("<token>"), "{reason}");
+    assert!(report["officer"].is_null(), "{}", json.context());
+}
+
+/// A whoami whose name and role carry escape sequences, bidi controls,
+/// C1 controls and DEL: neither the text nor the JSON (its raw bytes
+/// included) carries one.
+#[tokio::test]
+async fn hostile_text_from_whoami_reaches_no_terminal() {
+    let whoami = json!({
+        "officer_id": "ALK-\u{1b}[2J0666",
+        "name": "\u{1b}[31mWang\u{1b}]0;PWNED\u{7} \u{202e}Fang\u{2066}\u{9b}2J\u{7f}\u{85}",
+        "role": "\u{1b}[1msuper\u{202d}visor\u{200f}\u{61c}\u{9b}"
+    });
+    let base = Rogue {
+        whoami: whoami.to_string(),
+        ..Rogue::new()
+    }
+    .serve()
+    .await;
+    let (text, json) = both_ways(&base).await;
+    for run in [&text, &json] {
+        run.assert_ended(0);
+        let none: [char; 0] = [];
+        assert_eq!(unsafe_chars(&run.stdout), none, "{}", run.context());
+    }
+    assert!(
+        text.stdout
+            .contains("officer  ALK-[2J0666 [31mWang]0;PWNED Fang2J"),
+        "{}",
+        text.context()
+    );
+    let officer = &json.json()["officer"];
+    assert_eq!(officer["name"], "[31mWang]0;PWNED Fang2J", "{officer}");
+    assert_eq!(officer["role"], "[1msupervisor", "{officer}");
+}
+
+/// A server whose clock says year 9999, or 1970: no panic, the report
+/// printed, judged at this machine's time (such a clock tells no skew).
+#[tokio::test]
+async fn a_server_clock_far_off_is_not_believed() {
+    for date in [
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+    ] {
+        let base = Rogue {
+            date: Some(date),
+            ..Rogue::new()
+        }
+        .serve()
+        .await;
+        let sent = reqwest::get(format!("{base}/railway/v1/trains"))
+            .await
+            .expect("the rogue server answers");
+        assert_eq!(sent.headers()[header::DATE.as_str()], date, "as set");
+        let (text, json) = both_ways(&base).await;
+        for run in [&text, &json] {
+            run.assert_ended(0);
+        }
+        assert!(
+            text.stdout.contains("\nX8017-20261126 "),
+            "{}",
+            text.context()
+        );
+        let generated_at = json.json()["generated_at"].as_str().map(str::to_owned);
+        let generated_at =
+            chrono::DateTime::parse_from_rfc3339(&generated_at.expect("a time")).expect("RFC 3339");
+        let off = (Utc::now() - generated_at.with_timezone(&Utc)).num_seconds();
+        assert!((0..60).contains(&off), "{date}: judged {off} s ago");
+    }
 }
