@@ -461,6 +461,38 @@ async fn the_deadline_comes_from_the_settings_and_the_flag_wins() {
     }
 }
 
+/// Endless timeouts and back-off in the settings (which take any positive
+/// number of seconds), against a server that does not answer and a port
+/// that refuses: the deadline still ends the read, without a panic.
+#[tokio::test]
+async fn endless_waits_in_the_settings_end_by_the_deadline() {
+    let slow = Rogue {
+        slow: Some(""),
+        ..Rogue::new()
+    }
+    .serve()
+    .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let refusing = format!("http://{}", closed.local_addr().expect("local address"));
+    drop(closed);
+    for base in [slow, refusing] {
+        let mut command = status(&base, &base);
+        command
+            .args(["--deadline", DEADLINE])
+            .env("GREENCHANNEL_FEEDS_CONNECT_TIMEOUT_SECONDS", "inf")
+            .env("GREENCHANNEL_FEEDS_REQUEST_TIMEOUT_SECONDS", "inf")
+            .env("GREENCHANNEL_FEEDS_BACKOFF_INITIAL_SECONDS", "1e300")
+            .env("GREENCHANNEL_FEEDS_BACKOFF_MAX_SECONDS", "inf");
+        let run = run(command).await;
+        run.assert_ended(3);
+        assert!(
+            run.feeds_line().contains("not read within 3 s"),
+            "{}",
+            run.context()
+        );
+    }
+}
+
 /// A deadline out of bounds is refused before anything is read: exit 3.
 #[tokio::test]
 async fn a_deadline_out_of_bounds_is_refused() {

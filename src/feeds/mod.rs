@@ -101,8 +101,10 @@ pub fn token(
     }
 }
 
+/// A setting's seconds as a duration; more than a duration holds (the
+/// settings allow any positive number, `inf` too) is the longest.
 fn seconds(s: f64) -> StdDuration {
-    StdDuration::from_secs_f64(s.max(0.0))
+    StdDuration::try_from_secs_f64(s.max(0.0)).unwrap_or(StdDuration::MAX)
 }
 
 /// Waits that double after each failure in a row, up to a cap. The
@@ -183,5 +185,12 @@ mod tests {
         let waits: Vec<u64> = (0..8).map(|n| backoff.after(n).as_secs()).collect();
         assert_eq!(waits, [1, 1, 2, 4, 8, 16, 30, 30]);
         assert_eq!(backoff.after(u32::MAX), StdDuration::from_secs(30));
+    }
+
+    #[test]
+    fn seconds_beyond_a_duration_are_the_longest() {
+        assert_eq!(seconds(2.5), StdDuration::from_millis(2500));
+        assert_eq!(seconds(f64::INFINITY), StdDuration::MAX);
+        assert_eq!(seconds(1e300), StdDuration::MAX);
     }
 }
