@@ -37,6 +37,8 @@ pub struct Config {
     pub ui: UiConfig,
     /// Triage actions.
     pub triage: TriageConfig,
+    /// `greenchannel status`.
+    pub status: StatusConfig,
     /// Keys of actions, replacing the defaults (`freeze = ["f", "ctrl-z"]`).
     pub keys: BTreeMap<String, KeySpec>,
 }
@@ -59,6 +61,23 @@ impl Default for TriageConfig {
         TriageConfig {
             journal_dir: String::new(),
             max_attempts: 10,
+        }
+    }
+}
+
+/// `greenchannel status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// The whole read (both feeds and whoami) ends within this; a feed not
+    /// read by then counts as unreadable (exit 3).
+    pub deadline_seconds: f64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        StatusConfig {
+            deadline_seconds: 30.0,
         }
     }
 }
@@ -200,6 +219,7 @@ impl Default for Config {
             board: BoardConfig::default(),
             ui: UiConfig::default(),
             triage: TriageConfig::default(),
+            status: StatusConfig::default(),
             keys: BTreeMap::new(),
         }
     }
@@ -280,9 +300,88 @@ impl Default for BoardConfig {
     }
 }
 
-/// Settings that could not be used, with where the problem is.
+/// Settings that could not be used, with where the problem is, never
+/// with a value: a token pasted into the wrong setting (or variable) must
+/// not be printed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError(pub String);
+pub struct ConfigError(String);
+
+impl ConfigError {
+    /// The problem in words, every quoted value in them replaced.
+    pub fn new(text: &str) -> ConfigError {
+        ConfigError(without_quoted_values(text))
+    }
+}
+
+/// `text` with each value in double quotes (as serde and toml quote
+/// them: `string "…"`, with `\"` inside) said as `a string`. Text in
+/// backquotes (keys, numbers, what was expected) is kept.
+fn without_quoted_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                out.push(c);
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == '`' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                if let Some(kept) = out.strip_suffix("string ") {
+                    out.truncate(kept.len());
+                }
+                out.push_str("a string");
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A TOML error said by its line, column and key, without the source
+/// line toml would show (which holds the value).
+fn toml_error(source: &str, error: &toml::de::Error) -> ConfigError {
+    let mut place = Vec::new();
+    if let Some(before) = error.span().and_then(|span| source.get(..span.start)) {
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        place.push(format!("line {line}, column {column}"));
+    }
+    if let Some(key) = key_path(error) {
+        place.push(format!("at {key}"));
+    }
+    if place.is_empty() {
+        return ConfigError::new(error.message());
+    }
+    ConfigError::new(&format!("{}: {}", place.join(", "), error.message()))
+}
+
+/// The dotted key of a TOML error: toml writes it below the message
+/// (`in `risk.quantile``) when it has no source to show.
+fn key_path(error: &toml::de::Error) -> Option<String> {
+    let mut bare = error.clone();
+    bare.set_input(None);
+    let shown = bare.to_string();
+    let key = shown
+        .strip_prefix(error.message())?
+        .trim()
+        .strip_prefix("in `")?
+        .strip_suffix('`')?;
+    Some(key.to_owned())
+}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -315,6 +414,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("keys", &["keys"]),
     ("triage", &["triage"]),
     ("ui", &["ui"]),
+    ("status", &["status"]),
 ];
 
 fn minutes(m: f64) -> Duration {
@@ -330,9 +430,9 @@ impl Config {
         let mut config = match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+                    .map_err(|e| ConfigError::new(&format!("{}: {e}", path.display())))?;
                 Self::parse(&text)
-                    .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))?
+                    .map_err(|e| ConfigError::new(&format!("{}: {}", path.display(), e.0)))?
             }
             None => Config::default(),
         };
@@ -350,9 +450,10 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads TOML settings (without checking them).
+    /// Reads TOML settings (without checking them). An error names the
+    /// line, the column and the key, never the value.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+        toml::from_str(text).map_err(|e| toml_error(text, &e))
     }
 
     /// Applies one `GREENCHANNEL_<SECTION>_<KEY>` variable.
@@ -366,8 +467,10 @@ impl Config {
                 .and_then(|rest| rest.strip_prefix('_'))
                 .map(|key| (*path, key.to_owned()))
         }) else {
-            return Err(ConfigError(format!(
-                "{name}: not a setting (sections: railway, customs, feeds, risk, risk_priors, board, ui, keys, triage)"
+            let sections: Vec<&str> = SECTIONS.iter().map(|(prefix, _)| *prefix).collect();
+            return Err(ConfigError::new(&format!(
+                "{name}: not a setting (sections: {})",
+                sections.join(", ")
             )));
         };
         // A TOML value if it reads as one (numbers, booleans), else text.
@@ -387,7 +490,7 @@ impl Config {
         section.insert(key, parsed);
         table
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {}", e.message())))
+            .map_err(|e: toml::de::Error| ConfigError::new(&format!("{name}: {}", e.message())))
     }
 
     /// Checks values that parse but cannot work.
@@ -471,13 +574,18 @@ impl Config {
             (1..=1000).contains(&self.triage.max_attempts),
             "triage.max_attempts must be 1..=1000",
         );
+        let deadline = self.status.deadline_seconds;
+        need(
+            deadline > 0.0 && deadline <= 3600.0,
+            "status.deadline_seconds (--deadline) must be positive and at most 3600",
+        );
         if let Err(e) = self.keymap() {
             problems.push(e);
         }
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(ConfigError(problems.join("; ")))
+            Err(ConfigError::new(&problems.join("; ")))
         }
     }
 
@@ -626,6 +734,111 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A token pasted where a setting goes.
+    const PASTED: &str = "tok-8f2e91";
+
+    #[test]
+    fn a_token_pasted_into_the_file_is_never_shown() {
+        let dir = std::env::temp_dir().join(format!("greenchannel-pasted-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pasted.toml");
+        // What each error must still say: where, and which setting (a value
+        // that parses but does not validate is named by its setting only).
+        let cases = [
+            (
+                "[customs]\ntoken = \"tok-8f2e91\"\n",
+                &["pasted.toml", "line 2", "token"][..],
+            ),
+            ("[customs]\nurl = \"tok-8f2e91\"\n", &["customs.url"]),
+            (
+                "[risk]\nquantile = \"tok-8f2e91\"\n",
+                &["pasted.toml", "line 2", "risk.quantile"],
+            ),
+            (
+                "[risk]\n\nquantile = 'tok-8f2e91'\n",
+                &["pasted.toml", "line 3", "risk.quantile"],
+            ),
+            (
+                "[risk]\nquantile = \"x\\\"tok-8f2e91\"\n",
+                &["pasted.toml", "line 2", "risk.quantile"],
+            ),
+            (
+                "[risk]\nquantile = 0.8 tok-8f2e91\n",
+                &["pasted.toml", "line 2"],
+            ),
+            (
+                "[risk.priors]\nlift = \"\"\"tok-8f2e91\"\"\"\n",
+                &["pasted.toml", "line 2", "risk.priors.lift"],
+            ),
+            (
+                "[risk]\npriors = { lift = \"tok-8f2e91\" }\n",
+                &["pasted.toml", "line 2", "risk.priors.lift"],
+            ),
+            (
+                "[feeds]\npage_size = [\"tok-8f2e91\"]\n",
+                &["pasted.toml", "line 2", "feeds.page_size"],
+            ),
+            ("[keys]\nfreeze = \"tok-8f2e91\"\n", &["keys.freeze"]),
+            ("[ui]\ntheme = \"tok-8f2e91\"\n", &["ui.theme"]),
+        ];
+        for (text, says) in cases {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+            assert!(!err.0.contains(PASTED), "{text:?}: {err}");
+            for needle in says {
+                assert!(err.0.contains(needle), "{text:?}: {needle:?} in {err}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_token_pasted_into_a_variable_is_never_shown() {
+        let names = [
+            "GREENCHANNEL_RISK_QUANTILE",
+            "GREENCHANNEL_RISK_PRIORS_LIFT",
+            "GREENCHANNEL_FEEDS_PAGE_SIZE",
+            "GREENCHANNEL_KEYS_FREEZE",
+            "GREENCHANNEL_UI_THEME",
+            "GREENCHANNEL_RAILWAY_URL",
+            "GREENCHANNEL_RAILWAY_TOKEN_FILES",
+        ];
+        let values = [
+            PASTED.to_owned(),
+            format!("\"{PASTED}\""),
+            format!("[\"{PASTED}\"]"),
+            format!("{{ a = \"{PASTED}\" }}"),
+        ];
+        for name in names {
+            for value in &values {
+                let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+                assert!(!err.0.contains(PASTED), "{name}={value}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_left_out_of_errors() {
+        for (said, kept) in [
+            (
+                r#"invalid type: string "x\"y", expected f64"#,
+                "invalid type: a string, expected f64",
+            ),
+            (r#""tok" is not a key"#, "a string is not a key"),
+            (r#"cut "off"#, "cut a string"),
+            (
+                "unknown field `page_sise`, expected `url`",
+                "unknown field `page_sise`, expected `url`",
+            ),
+            (
+                "invalid basic string, expected `\"`",
+                "invalid basic string, expected `\"`",
+            ),
+        ] {
+            assert_eq!(ConfigError::new(said).0, kept, "{said}");
+        }
+    }
+
     #[test]
     fn the_demo_settings_match_the_demo_simulator() {
         let text = include_str!("../config/demo.toml");
@@ -658,5 +871,25 @@ mod tests {
         assert_eq!(config.risk.watch_margin_minutes, 20.0 / 30.0);
         assert_eq!(config.risk.priors.lift, 5.0 / 30.0);
         assert_eq!(config.feeds, FeedsConfig::default());
+        assert_eq!(config.status, StatusConfig::default(), "not a judgement");
+    }
+
+    #[test]
+    fn the_status_deadline_is_a_setting_and_bounded() {
+        let deadline = |value: &str| {
+            Config::load(
+                None,
+                env(&[("GREENCHANNEL_STATUS_DEADLINE_SECONDS", value)]),
+            )
+            .map(|config| config.status.deadline_seconds)
+        };
+        assert_eq!(Config::default().status.deadline_seconds, 30.0);
+        assert_eq!(deadline("5"), Ok(5.0));
+        assert_eq!(deadline("0.5"), Ok(0.5));
+        assert_eq!(deadline("3600"), Ok(3600.0));
+        for bad in ["0", "-1", "3600.5", "nan", "inf"] {
+            let err = deadline(bad).unwrap_err();
+            assert!(err.0.contains("status.deadline_seconds"), "{bad}: {err}");
+        }
     }
 }

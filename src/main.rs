@@ -44,7 +44,7 @@ enum Command {
     /// The board against a simulator started in this process.
     Demo(DemoArgs),
     /// Read both feeds once, print the board, exit 0 (on track), 1 (watch,
-    /// at risk), 2 (late, held) or 3 (a feed could not be read).
+    /// at risk), 2 (late, held) or 3 (a feed could not be read in time).
     Status(StatusArgs),
     /// Serve the simulated railway and customs APIs.
     Sim(SimArgs),
@@ -167,6 +167,22 @@ struct StatusArgs {
     /// List every parcel, not only those not on track.
     #[arg(long)]
     all: bool,
+    /// Seconds the whole read may take, whatever the servers do (overrides
+    /// `[status] deadline_seconds`); a feed not read by then: exit 3.
+    #[arg(long, value_name = "SECONDS")]
+    deadline: Option<f64>,
+}
+
+impl StatusArgs {
+    /// The settings, `--deadline` over `[status] deadline_seconds`.
+    fn config(&self) -> Result<Config> {
+        let mut config = self.feeds.config()?;
+        if let Some(seconds) = self.deadline {
+            config.status.deadline_seconds = seconds;
+            config.validate()?;
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Args)]
@@ -273,17 +289,30 @@ async fn run_sim(args: SimArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads both feeds once and reports; the exit code says how it stands.
+/// Attempts at a feed before `status` counts it as unreadable.
+const STATUS_ATTEMPTS: u32 = 3;
+
+/// Reads both feeds once, all by one deadline, and reports; the exit code
+/// says how it stands.
 async fn run_status(args: StatusArgs) -> Result<i32> {
-    let config = args.feeds.config()?;
+    let config = args.config()?;
+    let deadline = feeds::read_deadline(&config);
     let customs_client = client(Feed::Customs, &config)?;
     let mut railway = feeds::poller(client(Feed::Railway, &config)?, &config);
     let mut customs = feeds::poller(customs_client.clone(), &config);
     let (railway_read, customs_read, officer) = tokio::join!(
-        railway.read_once(3),
-        customs.read_once(3),
-        customs_client.whoami()
+        railway.read_once(STATUS_ATTEMPTS, deadline),
+        customs.read_once(STATUS_ATTEMPTS, deadline),
+        deadline.run(customs_client.whoami())
     );
+    let railway_read = railway_read.map_err(|e| e.to_string());
+    let customs_read = customs_read.map_err(|e| e.to_string());
+    // whoami is asked of customs: unanswered by the deadline, customs was
+    // not read in time (any other failure only leaves the officer unknown).
+    let (customs_read, officer) = match officer {
+        Ok(officer) => (customs_read, officer.ok()),
+        Err(late) => (customs_read.and(Err(format!("whoami {late}"))), None),
+    };
     // Judge at the servers' time: the local clock may be off.
     let skew = customs
         .health()
@@ -304,15 +333,12 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
                 }
                 reads.push((feed, FeedRead::Read(poller.health().clone())));
             }
-            Err(e) => reads.push((
-                feed,
-                FeedRead::Failed(poller.health().clone(), e.to_string()),
-            )),
+            Err(e) => reads.push((feed, FeedRead::Failed(poller.health().clone(), e))),
         }
     }
     board.review_all(now);
     let limits = feeds::health_limits(&config);
-    let report = StatusReport::new(&board, &reads, &limits, officer.ok(), args.all, now);
+    let report = StatusReport::new(&board, &reads, &limits, officer, args.all, now);
     let text = if args.json {
         report.json() + "\n"
     } else {

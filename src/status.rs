@@ -12,11 +12,11 @@ use crate::board::parcel::Parcel;
 use crate::board::tally::{Bucket, Tally};
 use crate::board::{Board, TrainEntry};
 use crate::domain::risk::duration_text;
-use crate::domain::text::fit;
+use crate::domain::text::{fit, json_for_terminal};
 use crate::domain::time::rfc3339_opt;
 use crate::domain::{Cutoffs, Lang, Officer, Risk, StageState, time};
 use crate::feeds::Feed;
-use crate::feeds::health::{FeedHealth, FeedState, HealthLimits};
+use crate::feeds::health::{FeedHealth, FeedState, HealthLimits, Oddities};
 
 /// How one feed was read.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct FeedReport {
     #[serde(with = "rfc3339_opt")]
     last_success: Option<DateTime<Utc>>,
     error: Option<String>,
+    /// What the feed did wrong that the read survived.
+    diagnostics: Oddities,
 }
 
 /// Counts by stage, in the JSON.
@@ -186,6 +188,7 @@ impl StatusReport {
                         state: h.state(now + h.skew.unwrap_or_default(), limits),
                         last_success: served(h),
                         error: None,
+                        diagnostics: h.oddities.clone(),
                     },
                     FeedRead::Failed(h, error) => {
                         unreadable = true;
@@ -193,6 +196,7 @@ impl StatusReport {
                             state: FeedState::Down,
                             last_success: served(h),
                             error: Some(error.clone()),
+                            diagnostics: h.oddities.clone(),
                         }
                     }
                 };
@@ -247,9 +251,10 @@ impl StatusReport {
         }
     }
 
-    /// The report as JSON.
+    /// The report as JSON, safe to print on a terminal (see
+    /// [`json_for_terminal`]).
     pub fn json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("the report serializes")
+        json_for_terminal(self)
     }
 
     /// The compact text summary (at most `limit` parcels listed).
@@ -353,5 +358,40 @@ impl StatusReport {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn the_json_escapes_what_a_terminal_would_act_on_in_any_string() {
+        let now = Utc::now();
+        let board = Board::new(Config::default().board_settings(), now);
+        let error = "503 \u{9b}2J\u{1b}]0;PWNED\u{7} \u{202e}lanigiro\u{7f}";
+        let reads = [
+            (
+                Feed::Railway,
+                FeedRead::Read(FeedHealth::new(Feed::Railway)),
+            ),
+            (
+                Feed::Customs,
+                FeedRead::Failed(FeedHealth::new(Feed::Customs), error.to_owned()),
+            ),
+        ];
+        let limits = HealthLimits {
+            stale_after: Duration::seconds(20),
+            down_after: Duration::seconds(120),
+        };
+        let report = StatusReport::new(&board, &reads, &limits, None, false, now);
+        let json = report.json();
+        for escape in ["\\u009b", "\\u001b", "\\u0007", "\\u202e", "\\u007f"] {
+            assert!(json.contains(escape), "{escape}: {json}");
+        }
+        assert!(!json.chars().any(|c| c.is_control() && c != '\n'), "{json}");
+        let read: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(read["feeds"]["customs"]["error"], error);
     }
 }

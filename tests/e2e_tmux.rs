@@ -100,6 +100,7 @@ fn keys_move_between_screens_filter_and_open() {
         "Parcels ·",
         "Parcel ─",
         "Holds ·",
+        "Feeds",
         "Departures ·",
         &format!("{train_id} ·"),
     ] {

@@ -11,6 +11,7 @@ use greenchannel::board::{Board, BoardDigest, BoardSettings};
 use greenchannel::config::Config;
 use greenchannel::domain::{HoldActionKind, HoldActionRequest};
 use greenchannel::feeds::client::{ApiClient, FeedError, Timeouts, Token};
+use greenchannel::feeds::deadline::Deadline;
 use greenchannel::feeds::poller::{PollSettings, Poller};
 use greenchannel::feeds::{Backoff, Feed, FeedMessage};
 use greenchannel::sim::{RunningSim, SimConfig};
@@ -99,7 +100,9 @@ async fn clean_read(sim: &RunningSim) -> Board {
     let mut board = Board::new(settings(), now);
     for feed in Feed::BOTH {
         let mut poller = Poller::new(client(sim, feed, "demo-viewer"), fast());
-        for delivery in poller.read_once(3).await.expect("a clean read") {
+        let deadline = Deadline::after(StdDuration::from_secs(60));
+        let deliveries = poller.read_once(3, deadline).await.expect("a clean read");
+        for delivery in deliveries {
             board.apply(delivery, now);
         }
     }

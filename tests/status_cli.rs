@@ -389,10 +389,44 @@ async fn json_report_has_exactly_the_documented_fields() {
         assert_eq!(keys(&report["feeds"]), sorted(["railway", "customs"]));
         for feed in ["railway", "customs"] {
             let f = &report["feeds"][feed];
-            assert_eq!(keys(f), sorted(["state", "last_success", "error"]), "{f}");
+            assert_eq!(
+                keys(f),
+                sorted(["state", "last_success", "error", "diagnostics"]),
+                "{f}"
+            );
             assert_eq!(f["state"], "ok", "{feed}: {context}");
             assert!(f["error"].is_null(), "{feed}: {f}");
             utc(&f["last_success"], "last_success");
+            let d = &f["diagnostics"];
+            assert_eq!(
+                keys(d),
+                sorted([
+                    "malformed",
+                    "last_malformed",
+                    "unknown_types",
+                    "resnapshots",
+                    "rate_limited",
+                    "failed_requests",
+                    "max_lag"
+                ]),
+                "{d}"
+            );
+            for counter in [
+                "malformed",
+                "resnapshots",
+                "rate_limited",
+                "failed_requests",
+            ] {
+                count(&d[counter]);
+            }
+            assert!(
+                d["last_malformed"].is_null() || d["last_malformed"].is_string(),
+                "{d}"
+            );
+            assert!(d["max_lag"].is_null() || d["max_lag"].is_f64(), "{d}");
+            for n in d["unknown_types"].as_object().expect("a map").values() {
+                count(n);
+            }
         }
         assert!(!trains(&report).is_empty(), "{context}");
         for t in trains(&report) {

@@ -6,12 +6,15 @@
 //! interpret; [`FeedText`] is text that went through it when it was built
 //! (every string the feeds decode is one); [`fit`] cuts to a display width,
 //! counting double-width (CJK) characters as two columns and ending with an
-//! ellipsis.
+//! ellipsis; [`json_for_terminal`] writes JSON in which no string can act
+//! on a terminal.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::io;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::ser::{Formatter, PrettyFormatter};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Characters a terminal would act on, or that reorder what follows.
@@ -40,6 +43,109 @@ pub fn clean(text: &str) -> Cow<'_, str> {
             })
             .collect(),
     )
+}
+
+/// `value` as pretty-printed JSON that is safe to print on a terminal:
+/// besides what JSON escapes itself (C0 controls, `"` and `\\`), every
+/// character [`clean`] would remove (DEL, C1 controls, bidi controls) is
+/// written as a `\uXXXX` escape, in keys and values alike. A JSON reader
+/// gets the same strings back.
+///
+/// # Panics
+///
+/// If `value` cannot be written as JSON (a map whose keys are not strings).
+pub fn json_for_terminal<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::new();
+    let formatter = TerminalFormatter(PrettyFormatter::new());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value
+        .serialize(&mut serializer)
+        .expect("the value is writable as JSON");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Pretty printing, with each string fragment split at the characters a
+/// terminal would act on, which are written as escapes.
+struct TerminalFormatter<'a>(PrettyFormatter<'a>);
+
+impl Formatter for TerminalFormatter<'_> {
+    fn write_string_fragment<W>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| is_unsafe(*c)) {
+            let (safe, unsafe_and_after) = rest.split_at(at);
+            writer.write_all(safe.as_bytes())?;
+            // Every unsafe character is in the Basic Multilingual Plane.
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = &unsafe_and_after[c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.begin_array(writer)
+    }
+
+    fn end_array<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.end_array(writer)
+    }
+
+    fn begin_array_value<W>(&mut self, writer: &mut W, first: bool) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.begin_array_value(writer, first)
+    }
+
+    fn end_array_value<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.end_array_value(writer)
+    }
+
+    fn begin_object<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.begin_object(writer)
+    }
+
+    fn end_object<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.end_object(writer)
+    }
+
+    fn begin_object_key<W>(&mut self, writer: &mut W, first: bool) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.begin_object_key(writer, first)
+    }
+
+    fn begin_object_value<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.begin_object_value(writer)
+    }
+
+    fn end_object_value<W>(&mut self, writer: &mut W) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        self.0.end_object_value(writer)
+    }
 }
 
 /// Display width in terminal columns.
@@ -317,6 +423,57 @@ mod tests {
         assert_eq!(clean("line\nbreak\ttab\r"), "line break tab ");
         assert_eq!(clean("NUL\u{0}DEL\u{7f}C1\u{9b}"), "NULDELC1");
         assert!(matches!(clean("plain 阿拉山口 🚂"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_for_a_terminal_escapes_what_a_terminal_would_act_on() {
+        let escaped = [
+            ("\u{0}", "\\u0000"),
+            ("\u{1b}", "\\u001b"),
+            ("\u{7}", "\\u0007"),
+            ("\n", "\\n"),
+            ("\t", "\\t"),
+            ("\u{7f}", "\\u007f"),
+            ("\u{80}", "\\u0080"),
+            ("\u{85}", "\\u0085"),
+            ("\u{9b}", "\\u009b"),
+            ("\u{9f}", "\\u009f"),
+            ("\u{202a}", "\\u202a"),
+            ("\u{202b}", "\\u202b"),
+            ("\u{202c}", "\\u202c"),
+            ("\u{202d}", "\\u202d"),
+            ("\u{202e}", "\\u202e"),
+            ("\u{2066}", "\\u2066"),
+            ("\u{2067}", "\\u2067"),
+            ("\u{2068}", "\\u2068"),
+            ("\u{2069}", "\\u2069"),
+            ("\u{200e}", "\\u200e"),
+            ("\u{200f}", "\\u200f"),
+            ("\u{61c}", "\\u061c"),
+            ("\"", "\\\""),
+            ("\\", "\\\\"),
+        ];
+        for (c, escape) in escaped {
+            // Alone, between safe text, and as a key.
+            for text in [c.to_owned(), format!("阿拉山口{c}{c}ok")] {
+                let value = serde_json::json!({ text.clone(): [text.clone()] });
+                let json = json_for_terminal(&value);
+                assert!(json.contains(escape), "{c:?}: {json}");
+                assert_eq!(
+                    json.chars().filter(|c| is_unsafe(*c) && *c != '\n').count(),
+                    0,
+                    "{c:?}: {json}"
+                );
+                let read: serde_json::Value = serde_json::from_str(&json).unwrap();
+                assert_eq!(read, value, "{c:?}: read back the same");
+            }
+        }
+        // Anything else is written as it is, and laid out as serde_json does.
+        let safe = serde_json::json!({"name": "王芳 Wang Fang 🚂\u{a0}é", "n": [1, 2.5, null]});
+        assert_eq!(
+            json_for_terminal(&safe),
+            serde_json::to_string_pretty(&safe).unwrap()
+        );
     }
 
     #[test]

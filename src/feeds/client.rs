@@ -616,12 +616,13 @@ fn date(headers: &HeaderMap) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// `Retry-After` in seconds, or as an HTTP date (counted from the
-/// server's `Date`, else from now), bounded.
+/// `Retry-After` in seconds (more than a `u64` holds counts as the most),
+/// or as an HTTP date (counted from the server's `Date`, else from now),
+/// bounded.
 fn retry_after(headers: &HeaderMap) -> Option<ServerWait> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(ServerWait::seconds(seconds));
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(ServerWait::seconds(text.parse().unwrap_or(u64::MAX)));
     }
     let at = DateTime::parse_from_rfc2822(text).ok()?.with_timezone(&Utc);
     let from = date(headers).unwrap_or_else(Utc::now);
@@ -745,6 +746,10 @@ mod tests {
             error.to_string(),
             "429 rate limited, retry after 600s (asked 86400s)"
         );
+        // Seconds beyond what a u64 holds are as long a wait as any, not none.
+        let beyond =
+            check(&reply(429, &[("retry-after", "99999999999999999999")], b"")).unwrap_err();
+        assert_eq!(beyond.retry_after(), Some(ServerWait::MAX));
         // An HTTP date counts from the server's own clock.
         let dated = reply(
             503,

@@ -3,6 +3,7 @@
 //! deliveries for the board and health for the header.
 
 pub mod client;
+pub mod deadline;
 pub mod health;
 pub mod officer;
 pub mod poller;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::config::{ApiConfig, Config, ConfigError};
 use crate::domain::Delivery;
 use client::{ApiClient, FeedError, Timeouts, Token};
+use deadline::Deadline;
 use health::{FeedHealth, HealthLimits};
 use poller::{PollSettings, Poller};
 
@@ -90,7 +92,7 @@ pub fn token(
         Some(path) => std::fs::read_to_string(path)
             .map(|text| Token::new(&text))
             .map_err(|e| {
-                ConfigError(format!(
+                ConfigError::new(&format!(
                     "{}.token_file {}: {e}",
                     feed.as_str(),
                     path.display()
@@ -100,8 +102,10 @@ pub fn token(
     }
 }
 
+/// A setting's seconds as a duration; more than a duration holds (the
+/// settings allow any positive number, `inf` too) is the longest.
 fn seconds(s: f64) -> StdDuration {
-    StdDuration::from_secs_f64(s.max(0.0))
+    StdDuration::try_from_secs_f64(s.max(0.0)).unwrap_or(StdDuration::MAX)
 }
 
 /// Waits that double after each failure in a row, up to a cap. The
@@ -129,6 +133,12 @@ pub fn backoff(config: &Config) -> Backoff {
         initial: seconds(config.feeds.backoff_initial_seconds),
         max: seconds(config.feeds.backoff_max_seconds),
     }
+}
+
+/// The deadline of a one-off read (`greenchannel status`) as configured,
+/// counted from now.
+pub fn read_deadline(config: &Config) -> Deadline {
+    Deadline::after(seconds(config.status.deadline_seconds))
 }
 
 /// The client of a feed as configured.
@@ -176,5 +186,12 @@ mod tests {
         let waits: Vec<u64> = (0..8).map(|n| backoff.after(n).as_secs()).collect();
         assert_eq!(waits, [1, 1, 2, 4, 8, 16, 30, 30]);
         assert_eq!(backoff.after(u32::MAX), StdDuration::from_secs(30));
+    }
+
+    #[test]
+    fn seconds_beyond_a_duration_are_the_longest() {
+        assert_eq!(seconds(2.5), StdDuration::from_millis(2500));
+        assert_eq!(seconds(f64::INFINITY), StdDuration::MAX);
+        assert_eq!(seconds(1e300), StdDuration::MAX);
     }
 }

@@ -4,8 +4,10 @@
 //! `429`; exponential back-off with jitter, capped, after any other
 //! failure. A snapshot is bounded too: a server that hands out pages for
 //! ever, or the same page token twice, gets a malformed-answer failure.
+//! A one-off read ([`Poller::read_once`]) ends by its [`Deadline`].
 
 use std::collections::HashSet;
+use std::fmt;
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
@@ -13,6 +15,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::client::{ApiClient, Batch, FeedError, PageCache};
+use super::deadline::{Deadline, Late};
 use super::health::FeedHealth;
 use super::{Backoff, Feed, FeedMessage};
 use crate::domain::{
@@ -51,6 +54,56 @@ pub enum Polled {
     Wait(StdDuration),
 }
 
+/// Why a one-off read of a feed gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// Every attempt failed: the last failure.
+    Failed(FeedError),
+    /// The deadline came first.
+    Late {
+        /// How long the read was given.
+        late: Late,
+        /// The failure it was waiting to retry, if any.
+        failure: Option<FeedError>,
+        /// Pages of a snapshot read and not yet finished, if it was
+        /// reading one.
+        snapshot_pages: Option<u32>,
+    },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Failed(failure) => write!(f, "{failure}"),
+            ReadError::Late {
+                late,
+                failure: Some(failure),
+                ..
+            } => write!(f, "{late}: {failure}"),
+            ReadError::Late {
+                late,
+                failure: None,
+                snapshot_pages: Some(0),
+            } => write!(f, "{late}: no snapshot page yet"),
+            ReadError::Late {
+                late,
+                failure: None,
+                snapshot_pages: Some(pages),
+            } => write!(
+                f,
+                "{late}: the snapshot had more to come after {pages} pages"
+            ),
+            ReadError::Late {
+                late,
+                failure: None,
+                snapshot_pages: None,
+            } => write!(f, "{late}: still reading events"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
 /// Reads one feed.
 #[derive(Debug)]
 pub struct Poller {
@@ -59,7 +112,10 @@ pub struct Poller {
     cache: PageCache,
     cursor: Option<Cursor>,
     health: FeedHealth,
+    /// The failure of the last step, if it failed.
     last_failure: Option<FeedError>,
+    /// Pages read of the snapshot being read (or last read).
+    snapshot_pages: u32,
 }
 
 impl Poller {
@@ -73,6 +129,7 @@ impl Poller {
             cursor: None,
             health: FeedHealth::new(feed),
             last_failure: None,
+            snapshot_pages: 0,
         }
     }
 
@@ -101,11 +158,13 @@ impl Poller {
         let mut objects: Vec<T> = Vec::new();
         let mut bad = Vec::new();
         let mut skew = None;
+        self.snapshot_pages = 0;
         loop {
             let page = self
                 .client
                 .snapshot_page::<T>(token.as_ref(), self.settings.page_size, &mut self.cache)
                 .await?;
+            self.snapshot_pages = self.snapshot_pages.saturating_add(1);
             skew = page.skew().or(skew);
             let page = page.body;
             if token.is_none() {
@@ -213,7 +272,10 @@ impl Poller {
             Some(cursor) => self.poll(cursor).await,
         };
         match result {
-            Ok(polled) => polled,
+            Ok(polled) => {
+                self.last_failure = None;
+                polled
+            }
             Err(error) => {
                 let wait = if error == FeedError::CursorExpired {
                     // Take a fresh snapshot right away.
@@ -272,13 +334,22 @@ impl Poller {
     }
 
     /// Reads the feed once: the snapshot, then events until there are no
-    /// more. Failures are retried (with the usual waits) `attempts` times.
-    /// Cut short by the caller (a deadline), it has read nothing.
-    pub async fn read_once(&mut self, attempts: u32) -> Result<Vec<Delivery>, FeedError> {
+    /// more. Failures are tried again (after the usual waits) until
+    /// `attempts` have failed. Every request and every wait ends by
+    /// `deadline`: a wait that would end past it is not begun.
+    pub async fn read_once(
+        &mut self,
+        attempts: u32,
+        deadline: Deadline,
+    ) -> Result<Vec<Delivery>, ReadError> {
         let mut deliveries = Vec::new();
         let mut failures = 0;
         loop {
-            match self.step().await {
+            let polled = deadline
+                .run(self.step())
+                .await
+                .map_err(|late| self.late(late))?;
+            match polled {
                 Polled::Delivered {
                     deliveries: more_deliveries,
                     more,
@@ -291,11 +362,21 @@ impl Poller {
                 Polled::Wait(wait) => {
                     failures += 1;
                     if failures >= attempts {
-                        return Err(self.last_failure.take().expect("a failure was recorded"));
+                        let failure = self.last_failure.take();
+                        return Err(ReadError::Failed(failure.expect("a failure was recorded")));
                     }
-                    tokio::time::sleep(wait).await;
+                    deadline.sleep(wait).await.map_err(|late| self.late(late))?;
                 }
             }
+        }
+    }
+
+    /// What a read cut short by its deadline was doing.
+    fn late(&mut self, late: Late) -> ReadError {
+        ReadError::Late {
+            late,
+            failure: self.last_failure.take(),
+            snapshot_pages: self.cursor.is_none().then_some(self.snapshot_pages),
         }
     }
 }
