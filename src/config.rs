@@ -391,6 +391,12 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Whether a duration setting may be zero.
+enum Zero {
+    Yes,
+    No,
+}
+
 /// Environment variables of the project that are not settings: the
 /// tokens, the settings file, logging, and the scripts' Python venv.
 const NOT_SETTINGS: &[&str] = &[
@@ -508,9 +514,91 @@ impl Config {
                 &format!("{name}.url must start with http:// or https://"),
             );
         }
+        // Every duration is a number in its range: a day of waiting is
+        // already absurd for a live board, and inf or NaN never work.
+        let r = &self.risk;
+        let durations = [
+            (
+                "feeds.poll_interval_seconds",
+                f.poll_interval_seconds,
+                Zero::No,
+                3600.0,
+            ),
+            (
+                "feeds.connect_timeout_seconds",
+                f.connect_timeout_seconds,
+                Zero::No,
+                600.0,
+            ),
+            (
+                "feeds.request_timeout_seconds",
+                f.request_timeout_seconds,
+                Zero::No,
+                3600.0,
+            ),
+            (
+                "feeds.backoff_initial_seconds",
+                f.backoff_initial_seconds,
+                Zero::No,
+                3600.0,
+            ),
+            (
+                "feeds.backoff_max_seconds",
+                f.backoff_max_seconds,
+                Zero::No,
+                86_400.0,
+            ),
+            (
+                "feeds.stale_after_seconds",
+                f.stale_after_seconds,
+                Zero::No,
+                86_400.0,
+            ),
+            (
+                "feeds.down_after_seconds",
+                f.down_after_seconds,
+                Zero::No,
+                604_800.0,
+            ),
+            (
+                "risk.watch_margin_minutes",
+                r.watch_margin_minutes,
+                Zero::Yes,
+                1440.0,
+            ),
+            (
+                "board.keep_departed_minutes",
+                self.board.keep_departed_minutes,
+                Zero::Yes,
+                10_080.0,
+            ),
+            (
+                "ui.wall_cycle_seconds",
+                self.ui.wall_cycle_seconds,
+                Zero::No,
+                3600.0,
+            ),
+        ];
+        for (name, value, zero, max) in durations {
+            let low = match zero {
+                Zero::Yes => value >= 0.0,
+                Zero::No => value > 0.0,
+            };
+            let what = match zero {
+                Zero::Yes => "not negative",
+                Zero::No => "positive",
+            };
+            need(
+                value.is_finite() && low && value <= max,
+                &format!("{name} must be {what} and at most {max}"),
+            );
+        }
         need(
-            f.poll_interval_seconds > 0.0,
-            "feeds.poll_interval_seconds must be positive",
+            r.priors
+                .by_step()
+                .iter()
+                .all(|(_, m)| m.is_finite() && *m > 0.0 && *m <= 43_200.0),
+            "risk.priors must each be positive and at most 43200 (30 days)",
         );
         need(
             (1..=5000).contains(&f.event_batch),
@@ -521,38 +609,18 @@ impl Config {
             "feeds.page_size must be 1..=1000",
         );
         need(
-            f.connect_timeout_seconds > 0.0,
-            "feeds.connect_timeout_seconds must be positive",
+            f.backoff_initial_seconds <= f.backoff_max_seconds,
+            "feeds.backoff_initial_seconds must be at most backoff_max_seconds",
         );
         need(
-            f.request_timeout_seconds > 0.0,
-            "feeds.request_timeout_seconds must be positive",
-        );
-        need(
-            f.backoff_initial_seconds > 0.0 && f.backoff_initial_seconds <= f.backoff_max_seconds,
-            "feeds.backoff_initial_seconds must be positive and at most backoff_max_seconds",
-        );
-        need(
-            f.stale_after_seconds > 0.0 && f.stale_after_seconds <= f.down_after_seconds,
-            "feeds.stale_after_seconds must be positive and at most down_after_seconds",
-        );
-        need(
-            self.risk.watch_margin_minutes >= 0.0,
-            "risk.watch_margin_minutes must not be negative",
+            f.stale_after_seconds <= f.down_after_seconds,
+            "feeds.stale_after_seconds must be at most down_after_seconds",
         );
         need(
             (0.5..=0.99).contains(&self.risk.quantile),
             "risk.quantile must be 0.5..=0.99",
         );
         need(self.risk.cranes >= 1, "risk.cranes must be at least 1");
-        need(
-            self.risk.priors.by_step().iter().all(|(_, m)| *m > 0.0),
-            "risk.priors must all be positive",
-        );
-        need(
-            self.board.keep_departed_minutes >= 0.0,
-            "board.keep_departed_minutes must not be negative",
-        );
         let ui = &self.ui;
         need(
             ThemeName::parse(&ui.theme).is_some(),
@@ -565,10 +633,6 @@ impl Config {
         need(
             matches!(ui.lang.as_str(), "" | "en" | "zh"),
             "ui.lang must be en or zh (or empty: from LANG)",
-        );
-        need(
-            ui.wall_cycle_seconds > 0.0,
-            "ui.wall_cycle_seconds must be positive",
         );
         need(
             (1..=1000).contains(&self.triage.max_attempts),
@@ -863,6 +927,42 @@ mod tests {
         assert_eq!(Config::default().lang(Some("zh_CN.UTF-8")), Lang::Zh);
         assert_eq!(Config::default().lang(Some("en_US.UTF-8")), Lang::En);
         assert_eq!(Config::default().lang(None), Lang::En);
+    }
+
+    #[test]
+    fn durations_are_bounded_numbers() {
+        for (variable, setting) in [
+            (
+                "GREENCHANNEL_RISK_WATCH_MARGIN_MINUTES",
+                "risk.watch_margin_minutes",
+            ),
+            (
+                "GREENCHANNEL_BOARD_KEEP_DEPARTED_MINUTES",
+                "board.keep_departed_minutes",
+            ),
+            (
+                "GREENCHANNEL_UI_WALL_CYCLE_SECONDS",
+                "ui.wall_cycle_seconds",
+            ),
+            (
+                "GREENCHANNEL_FEEDS_POLL_INTERVAL_SECONDS",
+                "feeds.poll_interval_seconds",
+            ),
+            ("GREENCHANNEL_RISK_PRIORS_LIFT", "risk.priors"),
+        ] {
+            for value in ["inf", "nan", "1e300", "-1"] {
+                let err = Config::load(None, env(&[(variable, value)])).unwrap_err();
+                assert!(
+                    err.to_string().contains(setting),
+                    "{variable}={value}: {err}"
+                );
+            }
+        }
+        let zero = Config::load(
+            None,
+            env(&[("GREENCHANNEL_BOARD_KEEP_DEPARTED_MINUTES", "0")]),
+        );
+        assert!(zero.is_ok(), "a departed train may go at once");
     }
 
     #[test]

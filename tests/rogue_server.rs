@@ -461,11 +461,12 @@ async fn the_deadline_comes_from_the_settings_and_the_flag_wins() {
     }
 }
 
-/// Endless timeouts and back-off in the settings (which take any positive
-/// number of seconds), against a server that does not answer and a port
-/// that refuses: the deadline still ends the read, without a panic.
+/// Long timeouts and back-off in the settings (the most each allows),
+/// against a server that does not answer and a port that refuses: the
+/// deadline still ends the read, without a panic. Endless ones are refused
+/// before anything is read.
 #[tokio::test]
-async fn endless_waits_in_the_settings_end_by_the_deadline() {
+async fn long_waits_in_the_settings_end_by_the_deadline() {
     let slow = Rogue {
         slow: Some(""),
         ..Rogue::new()
@@ -475,14 +476,14 @@ async fn endless_waits_in_the_settings_end_by_the_deadline() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let refusing = format!("http://{}", closed.local_addr().expect("local address"));
     drop(closed);
-    for base in [slow, refusing] {
+    for base in [slow.clone(), refusing] {
         let mut command = status(&base, &base);
         command
             .args(["--deadline", DEADLINE])
-            .env("GREENCHANNEL_FEEDS_CONNECT_TIMEOUT_SECONDS", "inf")
-            .env("GREENCHANNEL_FEEDS_REQUEST_TIMEOUT_SECONDS", "inf")
-            .env("GREENCHANNEL_FEEDS_BACKOFF_INITIAL_SECONDS", "1e300")
-            .env("GREENCHANNEL_FEEDS_BACKOFF_MAX_SECONDS", "inf");
+            .env("GREENCHANNEL_FEEDS_CONNECT_TIMEOUT_SECONDS", "600")
+            .env("GREENCHANNEL_FEEDS_REQUEST_TIMEOUT_SECONDS", "3600")
+            .env("GREENCHANNEL_FEEDS_BACKOFF_INITIAL_SECONDS", "3600")
+            .env("GREENCHANNEL_FEEDS_BACKOFF_MAX_SECONDS", "86400");
         let run = run(command).await;
         run.assert_ended(3);
         assert!(
@@ -490,6 +491,19 @@ async fn endless_waits_in_the_settings_end_by_the_deadline() {
             "{}",
             run.context()
         );
+    }
+    let mut endless = status(&slow, &slow);
+    endless
+        .args(["--deadline", DEADLINE])
+        .env("GREENCHANNEL_FEEDS_REQUEST_TIMEOUT_SECONDS", "inf")
+        .env("GREENCHANNEL_FEEDS_BACKOFF_INITIAL_SECONDS", "1e300");
+    let run = run(endless).await;
+    run.assert_ended(3);
+    for setting in [
+        "feeds.request_timeout_seconds",
+        "feeds.backoff_initial_seconds",
+    ] {
+        assert!(run.stderr.contains(setting), "{}", run.context());
     }
 }
 
