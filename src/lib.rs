@@ -6,6 +6,7 @@
 //! module depends on.
 
 pub mod board;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod feeds;

@@ -8,13 +8,15 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use greenchannel::board::Board;
+use greenchannel::cli;
 use greenchannel::config::Config;
-use greenchannel::domain::{Lang, time};
+use greenchannel::domain::{HoldActionKind, Lang, time};
 use greenchannel::feeds::client::Token;
 use greenchannel::feeds::{self, Feed};
 use greenchannel::sim::{self, SimConfig};
 use greenchannel::status::{FeedRead, StatusReport};
 use greenchannel::triage::journal;
+use greenchannel::triage::sender::SendPolicy;
 use greenchannel::ui::theme::ThemeName;
 use greenchannel::ui::zone::Zone;
 use greenchannel::ui::{self, Display};
@@ -48,6 +50,139 @@ enum Command {
     Status(StatusArgs),
     /// Serve the simulated railway and customs APIs.
     Sim(SimArgs),
+    /// Triage from scripts: list and show the held parcels; claim, release,
+    /// note, ask for priority inspection, escalate or defer them (exit 0
+    /// all recorded, 1 something refused, 3 customs not reached).
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// The triage journals of this machine for the customs API: who asked
+    /// for what, when, under which key, and what customs answered.
+    Journal(JournalArgs),
+}
+
+#[derive(Subcommand)]
+enum HoldCommand {
+    /// The parcels held now, most urgent first.
+    List(HoldListArgs),
+    /// One parcel: its hold, notes, and your actions on it.
+    Show(HoldShowArgs),
+    /// Claim holds.
+    Claim(HoldActArgs),
+    /// Release claims (a colleague's only as a supervisor).
+    Unclaim(HoldActArgs),
+    /// Add a note (--note TEXT).
+    Note(HoldActArgs),
+    /// Ask for priority inspection (asks first, or --yes).
+    Priority(HoldActArgs),
+    /// Escalate to a supervisor (asks first, or --yes).
+    Escalate(HoldActArgs),
+    /// Ask to defer to the next train (asks first, or --yes).
+    Defer(HoldActArgs),
+}
+
+impl HoldCommand {
+    /// The triage action of an acting command.
+    fn action(&self) -> Option<(HoldActionKind, &HoldActArgs)> {
+        let (kind, args) = match self {
+            HoldCommand::List(_) | HoldCommand::Show(_) => return None,
+            HoldCommand::Claim(a) => (HoldActionKind::Claim, a),
+            HoldCommand::Unclaim(a) => (HoldActionKind::Unclaim, a),
+            HoldCommand::Note(a) => (HoldActionKind::Note, a),
+            HoldCommand::Priority(a) => (HoldActionKind::RequestPriorityInspection, a),
+            HoldCommand::Escalate(a) => (HoldActionKind::Escalate, a),
+            HoldCommand::Defer(a) => (HoldActionKind::DeferToNextTrain, a),
+        };
+        Some((kind, args))
+    }
+}
+
+#[derive(Args)]
+struct HoldListArgs {
+    #[command(flatten)]
+    feeds: FeedArgs,
+    /// Only the holds on this train (id or number, e.g. X8017).
+    #[arg(long, value_name = "TRAIN")]
+    train: Option<String>,
+    /// Only the holds you have claimed.
+    #[arg(long)]
+    mine: bool,
+    /// Only the holds nobody has claimed.
+    #[arg(long)]
+    unclaimed: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct HoldShowArgs {
+    #[command(flatten)]
+    feeds: FeedArgs,
+    /// The inventory number.
+    declaration: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct HoldActArgs {
+    #[command(flatten)]
+    feeds: FeedArgs,
+    /// The inventory numbers, acted on in this order.
+    #[arg(required = true, value_name = "DECLARATION")]
+    declarations: Vec<String>,
+    /// The note (needed for `note`; beside any other action too).
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+    /// Do not ask before priority inspection, escalation or deferral.
+    #[arg(long)]
+    yes: bool,
+    /// Take no action (as on a wall terminal; also `ui.read_only`).
+    #[arg(long)]
+    read_only: bool,
+    /// Seconds to wait for customs' answers; what is unanswered by then
+    /// stays in the journal and is sent by the next board or command.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    wait: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct JournalArgs {
+    #[command(flatten)]
+    feeds: FeedArgs,
+    #[command(subcommand)]
+    command: Option<JournalCommand>,
+    /// Only the actions without an answer (pending or stuck).
+    #[arg(long)]
+    pending: bool,
+    /// Only the actions refused.
+    #[arg(long)]
+    refused: bool,
+    /// Only the actions made since then (RFC 3339, or 30m, 2h, 1d ago).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Give up an unanswered action that will never go through (asks
+    /// first, or --yes).
+    Discard {
+        #[command(flatten)]
+        feeds: FeedArgs,
+        /// Its idempotency key (the first 8 characters or more).
+        id: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// How the board is shown (each also settable in `[ui]`).
@@ -354,6 +489,182 @@ async fn run_status(args: StatusArgs) -> Result<i32> {
     Ok(report.exit_code())
 }
 
+/// Asks on the terminal, when there is one; tells of progress on stderr.
+struct Terminal;
+
+impl cli::hold::Console for Terminal {
+    fn ask(&mut self, question: &str) -> Option<bool> {
+        use std::io::IsTerminal as _;
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).ok()?;
+        Some(matches!(answer.trim(), "y" | "Y" | "yes"))
+    }
+
+    fn progress(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// `hold`: lists, shows, or acts on held parcels; the exit code says how
+/// it went.
+async fn run_hold(command: HoldCommand) -> Result<cli::Exit> {
+    use cli::hold;
+    if let Some((kind, args)) = command.action() {
+        let config = args.feeds.config()?;
+        let customs = client(Feed::Customs, &config)?;
+        let lang = config.lang(std::env::var("LANG").ok().as_deref());
+        let ask = hold::Ask {
+            kind,
+            declarations: args.declarations.clone(),
+            note: args.note.clone(),
+            yes: args.yes,
+            read_only: args.read_only || config.ui.read_only,
+        };
+        let officer = match customs.whoami().await {
+            Ok(officer) => officer,
+            Err(e) => {
+                eprintln!("customs did not say who this token is: {e}");
+                return Ok(if e.is_transient() {
+                    cli::Exit::Unreachable
+                } else {
+                    cli::Exit::Refused
+                });
+            }
+        };
+        let wait = std::time::Duration::try_from_secs_f64(args.wait.max(0.0))
+            .unwrap_or(feeds::deadline::Deadline::MAX);
+        let dir = journal_dir(&config);
+        let acted = hold::act(
+            ask,
+            &customs,
+            &officer,
+            dir.as_deref(),
+            SendPolicy::of(&config),
+            wait,
+            lang,
+            &mut Terminal,
+        )
+        .await;
+        cli::print(&acted.output(args.json))?;
+        return Ok(acted.exit());
+    }
+    let now = chrono::Utc::now();
+    match command {
+        HoldCommand::List(args) => {
+            let config = args.feeds.config()?;
+            let customs = client(Feed::Customs, &config)?;
+            let railway = client(Feed::Railway, &config)?;
+            let officer = if args.mine {
+                Some(customs.whoami().await?)
+            } else {
+                None
+            };
+            let held = hold::held(&customs, &railway).await?;
+            let filter = hold::ListFilter {
+                train: args.train,
+                mine: args.mine,
+                unclaimed: args.unclaimed,
+            };
+            cli::print(&hold::list_output(
+                &held,
+                &filter,
+                officer.as_ref(),
+                args.json,
+                now,
+            ))?;
+        }
+        HoldCommand::Show(args) => {
+            let config = args.feeds.config()?;
+            let customs = client(Feed::Customs, &config)?;
+            let railway = client(Feed::Railway, &config)?;
+            let declaration = customs.declaration(&args.declaration).await?;
+            let release_cutoff = match declaration.train_id.as_deref() {
+                Some(id) => railway
+                    .train(id)
+                    .await
+                    .ok()
+                    .map(|t| t.cutoffs.customs_release),
+                None => None,
+            };
+            let mine = match (journal_dir(&config), customs.whoami().await) {
+                (Some(dir), Ok(officer)) => cli::journal::trail(&dir, customs.base_url())
+                    .0
+                    .into_iter()
+                    .filter(|l| {
+                        l.declaration_no == args.declaration && l.officer_id == officer.officer_id
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let shown = hold::Shown {
+                declaration,
+                release_cutoff,
+                mine,
+            };
+            cli::print(&hold::show_output(&shown, args.json, now))?;
+        }
+        _ => unreachable!("the acting commands are handled above"),
+    }
+    Ok(cli::Exit::Done)
+}
+
+/// `journal`: prints the trail, or discards one action.
+fn run_journal(args: JournalArgs) -> Result<cli::Exit> {
+    use cli::journal;
+    let feeds = match &args.command {
+        Some(JournalCommand::Discard { feeds, .. }) => feeds,
+        None => &args.feeds,
+    };
+    let config = feeds.config()?;
+    let dir = journal_dir(&config)
+        .ok_or_else(|| eyre!("no state directory: set HOME or triage.journal_dir"))?;
+    let customs_url = config.customs.url.trim_end_matches('/');
+    let (lines, unreadable) = journal::trail(&dir, customs_url);
+    if unreadable > 0 {
+        eprintln!("{unreadable} journal line(s) could not be read and are left out");
+    }
+    match args.command {
+        None => {
+            let since = args
+                .since
+                .as_deref()
+                .map(|text| journal::since(text, chrono::Utc::now()))
+                .transpose()
+                .map_err(|e| eyre!(e))?;
+            let filter = journal::TrailFilter {
+                pending: args.pending,
+                refused: args.refused,
+                since,
+            };
+            cli::print(&journal::output(&lines, &filter, args.json))?;
+            Ok(cli::Exit::Done)
+        }
+        Some(JournalCommand::Discard { id, yes, .. }) => {
+            let line = journal::find(&lines, &id).map_err(|e| eyre!(e))?;
+            if !yes {
+                let question = format!("discard {}?", line.summary());
+                match cli::hold::Console::ask(&mut Terminal, &question) {
+                    Some(true) => {}
+                    Some(false) => return Ok(cli::Exit::Refused),
+                    None => return Err(eyre!("asks first: confirm with --yes")),
+                }
+            }
+            let exit = journal::discard(line).map_err(|e| eyre!(e))?;
+            eprintln!(
+                "discarded {} ({} {})",
+                line.key,
+                line.action.as_str(),
+                line.declaration_no
+            );
+            Ok(exit)
+        }
+    }
+}
+
 /// The board against the configured APIs.
 async fn run_board(args: BoardArgs) -> Result<()> {
     let config = args.feeds.config()?;
@@ -502,6 +813,20 @@ fn main() -> Result<()> {
                 3
             });
             std::process::exit(code);
+        }
+        Some(Command::Hold(command)) => {
+            let code = runtime.block_on(run_hold(command)).unwrap_or_else(|e| {
+                eprintln!("greenchannel hold: {e}");
+                cli::Exit::Unreachable
+            });
+            std::process::exit(code as i32);
+        }
+        Some(Command::Journal(args)) => {
+            let code = run_journal(args).unwrap_or_else(|e| {
+                eprintln!("greenchannel journal: {e}");
+                cli::Exit::Refused
+            });
+            std::process::exit(code as i32);
         }
     }
 }

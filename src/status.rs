@@ -86,6 +86,33 @@ pub struct ParcelReport {
     risk: Risk,
     slack_seconds: Option<i64>,
     reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold: Option<HoldReport>,
+}
+
+/// The triage of a held parcel, in the JSON: who has it, its flags, its
+/// version (to expect in an action) and the last note.
+#[derive(Debug, Serialize)]
+pub struct HoldReport {
+    claimed_by: Option<String>,
+    priority_inspection: bool,
+    escalated: bool,
+    defer_requested: bool,
+    version: u64,
+    last_note: Option<crate::domain::Note>,
+}
+
+impl HoldReport {
+    fn of(hold: &crate::domain::Hold) -> HoldReport {
+        HoldReport {
+            claimed_by: hold.claimed_by.as_ref().map(ToString::to_string),
+            priority_inspection: hold.priority_inspection,
+            escalated: hold.escalated,
+            defer_requested: hold.defer_requested,
+            version: hold.version,
+            last_note: hold.notes.last().cloned(),
+        }
+    }
 }
 
 /// The whole report.
@@ -161,6 +188,7 @@ fn parcel_report(parcel: &Parcel, now: DateTime<Utc>) -> ParcelReport {
         risk: a.risk,
         slack_seconds: a.slack.map(|s| s.num_seconds()),
         reason: a.risk.is_flagged().then(|| a.reason.text(now, Lang::En)),
+        hold: parcel.hold.as_deref().map(HoldReport::of),
     }
 }
 

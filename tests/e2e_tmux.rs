@@ -351,3 +351,97 @@ fn an_officer_claims_and_escalates_a_hold() {
     let done = text.matches("\"state\":\"done\"").count();
     assert_eq!((intents, done), (2, 2), "{text}");
 }
+
+/// `greenchannel ARGS…` against the simulator with a token and a state
+/// directory, stdin closed: (exit code, stdout, stderr).
+fn command(
+    sim: &Sim,
+    token: &str,
+    state: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_greenchannel"));
+    command
+        .args(args)
+        .args(["--railway-url", &sim.running.railway_url()])
+        .args(["--customs-url", &sim.running.customs_url()])
+        .stdin(std::process::Stdio::null())
+        .env("GREENCHANNEL_RAILWAY_TOKEN", token)
+        .env("GREENCHANNEL_CUSTOMS_TOKEN", token)
+        .env("XDG_STATE_HOME", state);
+    let out = command.output().expect("the binary runs");
+    (
+        out.status.code().expect("not killed"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_board_and_the_hold_command_work_on_one_hold() {
+    let sim = Sim::with(greenchannel::sim::SimConfig::triage(), common::start());
+    let held = sim.customs("/v1/holds?page_size=1000")["declarations"]
+        .as_array()
+        .expect("declarations")
+        .iter()
+        .find(|d| d["hold"]["claimed_by"].is_null())
+        .expect("an unclaimed hold")["declaration_no"]
+        .as_str()
+        .expect("a number")
+        .to_owned();
+    let board = Board::start_with(&sim, (160, 48), &[], &[]);
+    board.wait_for("the officer signed in", |s| header(s).contains("ALK-0417"));
+    board.keys(&["/"]);
+    board.type_text(&format!("d:{held}"));
+    board.keys(&["Enter"]);
+    board.wait_for("the parcel alone in the list", |s| {
+        parcel_rows(s).len() == 1
+    });
+    board.keys(&["Enter", "c"]);
+    board.wait_for("the board's claim recorded", |s| s.contains("claim ✓"));
+
+    // A colleague at a shell: the claim is refused, the note goes through,
+    // and the board shows it when the feed tells.
+    let colleague = board.dir.join("colleague");
+    let (code, out, _) = command(
+        &sim,
+        common::OFFICER_2,
+        &colleague,
+        &["hold", "claim", &held],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("claimed_by_other"), "{out}");
+    let (code, out, _) = command(
+        &sim,
+        common::OFFICER_2,
+        &colleague,
+        &["hold", "note", &held, "--note", "cross-check ok"],
+    );
+    assert_eq!(code, 0, "{out}");
+    board.wait_for("the colleague's note on the parcel", |s| {
+        s.contains("cross-check ok")
+    });
+
+    // The same officer at a shell beside the board: its own journal (the
+    // board holds the first), the version the board's claim and the note
+    // moved on, and the board shows the escalation.
+    let state = board.dir.join("state");
+    let (code, out, err) = command(
+        &sim,
+        common::OFFICER,
+        &state,
+        &["hold", "escalate", &held, "--yes"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    board.wait_for("the escalation on the parcel", |s| s.contains("escalated"));
+    let (code, trail, _) = command(&sim, common::OFFICER, &state, &["journal", "--json"]);
+    assert_eq!(code, 0);
+    let trail: serde_json::Value = serde_json::from_str(&trail).expect("JSON");
+    let actions: Vec<&str> = trail
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| l["action"].as_str().expect("an action"))
+        .collect();
+    assert_eq!(actions, ["claim", "escalate"], "{trail}");
+}

@@ -465,22 +465,49 @@ async fn json_report_has_exactly_the_documented_fields() {
             assert_eq!(keys(&t["risk"]), sorted(RISKS), "{t}");
         }
         assert!(!parcels(&report).is_empty(), "{context}");
+        let mut held = 0;
         for p in parcels(&report) {
-            assert_eq!(
-                keys(p),
-                sorted([
-                    "declaration_no",
-                    "train_id",
-                    "container_no",
-                    "stage",
-                    "state",
-                    "status_code",
-                    "risk",
-                    "slack_seconds",
-                    "reason"
-                ]),
-                "{p}"
-            );
+            let mut expected = vec![
+                "declaration_no",
+                "train_id",
+                "container_no",
+                "stage",
+                "state",
+                "status_code",
+                "risk",
+                "slack_seconds",
+                "reason",
+            ];
+            // A parcel with an open hold tells its triage.
+            if !p["hold"].is_null() {
+                held += 1;
+                expected.push("hold");
+                let hold = &p["hold"];
+                assert_eq!(
+                    keys(hold),
+                    sorted([
+                        "claimed_by",
+                        "priority_inspection",
+                        "escalated",
+                        "defer_requested",
+                        "version",
+                        "last_note"
+                    ]),
+                    "{p}"
+                );
+                count(&hold["version"]);
+                assert!(hold["claimed_by"].is_null() || hold["claimed_by"].is_string());
+                if !hold["last_note"].is_null() {
+                    assert_eq!(
+                        keys(&hold["last_note"]),
+                        sorted(["officer_id", "at", "text"]),
+                        "{p}"
+                    );
+                    utc(&hold["last_note"]["at"], "the last note's time");
+                }
+            }
+            expected.sort_unstable();
+            assert_eq!(keys(p), expected, "{p}");
             assert_eq!(text(&p["declaration_no"]).len(), 18, "{p}");
             assert!(!text(&p["status_code"]).is_empty(), "{p}");
             assert!(
@@ -488,6 +515,7 @@ async fn json_report_has_exactly_the_documented_fields() {
                 "{p}"
             );
         }
+        assert!(held > 0, "some parcel is held: {context}");
     }
 }
 

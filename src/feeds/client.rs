@@ -24,8 +24,8 @@ use serde_json::value::RawValue;
 use super::Feed;
 use crate::domain::time::rfc3339;
 use crate::domain::{
-    ApiError, Change, Cursor, Event, FeedText, HoldActionRequest, HoldActionResult, Officer,
-    PageToken,
+    ApiError, Change, Cursor, Declaration, Event, FeedText, HoldActionRequest, HoldActionResult,
+    Officer, PageToken, Train,
 };
 
 /// A bearer token. Never printed, never logged.
@@ -528,15 +528,58 @@ impl ApiClient {
         read.await.map_err(|e| self.redact(e))
     }
 
-    /// The officer and role behind the token (customs).
-    pub async fn whoami(&self) -> Result<Officer, FeedError> {
-        let request = self.request(reqwest::Method::GET, "/v1/whoami");
+    /// One page of the parcels held now, most urgent train first (customs
+    /// `listHolds`).
+    pub async fn holds_page(
+        &self,
+        page_token: Option<&PageToken>,
+        page_size: u32,
+    ) -> Result<Page<Declaration>, FeedError> {
+        let mut request = self
+            .request(reqwest::Method::GET, "/v1/holds")
+            .query(&[("page_size", page_size.to_string())]);
+        if let Some(token) = page_token {
+            request = request.query(&[("page_token", token.as_str())]);
+        }
+        let read = async {
+            let reply = self.send(request).await?;
+            check(&reply)?;
+            self.decode_page(&reply.body)
+        };
+        read.await.map_err(|e| self.redact(e))
+    }
+
+    /// One declaration (customs `getDeclaration`).
+    pub async fn declaration(&self, declaration_no: &str) -> Result<Declaration, FeedError> {
+        let request = self.request(
+            reqwest::Method::GET,
+            &format!("/v1/declarations/{declaration_no}"),
+        );
+        self.read_one(request).await
+    }
+
+    /// One train with its containers (railway `getTrain`).
+    pub async fn train(&self, train_id: &str) -> Result<Train, FeedError> {
+        let request = self.request(reqwest::Method::GET, &format!("/v1/trains/{train_id}"));
+        self.read_one(request).await
+    }
+
+    async fn read_one<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, FeedError> {
         let read = async {
             let reply = self.send(request).await?;
             check(&reply)?;
             parse_json(&reply.body)
         };
         read.await.map_err(|e| self.redact(e))
+    }
+
+    /// The officer and role behind the token (customs).
+    pub async fn whoami(&self) -> Result<Officer, FeedError> {
+        let request = self.request(reqwest::Method::GET, "/v1/whoami");
+        self.read_one(request).await
     }
 
     /// Records a triage action. An answer of `2xx` means it is recorded,

@@ -59,6 +59,14 @@ impl Desk {
             }
             None => Err("no state directory (set HOME or triage.journal_dir)".to_owned()),
         };
+        Desk::with_journal(opened, origin)
+    }
+
+    /// The desk of `origin` on a journal already open (or none, and why).
+    pub fn with_journal(
+        opened: Result<(Journal, journal::Replayed), String>,
+        origin: Origin,
+    ) -> Opened {
         let (journal, path, mut replayed) = match opened {
             Ok((journal, replayed)) => {
                 let path = journal.path().to_path_buf();

@@ -85,9 +85,6 @@ pub fn dir_from(setting: &str, home: Option<&Path>, state_home: Option<&Path>) -
 /// API (its host and path, and a hash of the whole URL), a file per
 /// officer.
 pub fn path_for(dir: &Path, origin: &Origin) -> PathBuf {
-    let url = &origin.customs_url;
-    let bare = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-    let api = format!("{}-{:08x}", slug(bare, 60), fnv1a(url.as_bytes()) as u32);
     let officer = slug(&origin.officer_id, 40);
     let officer = if officer == origin.officer_id.as_str() && !officer.starts_with('.') {
         officer
@@ -98,7 +95,32 @@ pub fn path_for(dir: &Path, origin: &Origin) -> PathBuf {
             fnv1a(origin.officer_id.as_bytes()) as u32
         )
     };
-    dir.join(api).join(format!("{officer}.jsonl"))
+    api_dir(dir, &origin.customs_url).join(format!("{officer}.jsonl"))
+}
+
+/// The directory in `dir` of one customs API's journals: its host and path,
+/// and a hash of the whole URL.
+fn api_dir(dir: &Path, customs_url: &str) -> PathBuf {
+    let url = customs_url.trim_end_matches('/');
+    let bare = url.split_once("://").map_or(url, |(_, rest)| rest);
+    dir.join(format!(
+        "{}-{:08x}",
+        slug(bare, 60),
+        fnv1a(url.as_bytes()) as u32
+    ))
+}
+
+/// Every journal of one customs API in `dir` (every officer's).
+pub fn files_of(dir: &Path, customs_url: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(api_dir(dir, customs_url))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    found.sort();
+    found
 }
 
 /// Text fit for a file name: letters, digits, `.`, `-` and `_`.
@@ -203,6 +225,24 @@ impl Journal {
             io::ErrorKind::ResourceBusy,
             format!("{MAX_JOURNALS} journals of this officer are open already"),
         ))
+    }
+
+    /// Opens the journal at `path` itself, failing (`ResourceBusy`) while
+    /// another process holds it.
+    pub fn open_exact(path: &Path) -> io::Result<(Journal, Replayed)> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path(path))?;
+        match lock.try_lock() {
+            Ok(()) => Journal::open_locked(path, lock),
+            Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "held by another process",
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 
     /// Reads a journal this process holds the lock of, and rewrites it

@@ -1,7 +1,8 @@
 //! Officers' triage actions on held parcels: what was asked ([`Intent`]),
 //! where each stands ([`Outbox`], pure), the record kept on disk
-//! ([`journal`]), the one place that writes both ([`desk`]) and the sender
-//! that delivers them ([`sender`]).
+//! ([`journal`]), the one place that writes both ([`desk`]), what may be
+//! asked at all ([`rules`]) and the sender that delivers them
+//! ([`sender`]).
 //!
 //! Every intent gets an idempotency key when it is made and keeps it until
 //! the server has answered, across retries and restarts: an answer lost
@@ -11,6 +12,7 @@
 
 pub mod desk;
 pub mod journal;
+pub mod rules;
 pub mod sender;
 
 use std::collections::BTreeMap;

@@ -10,9 +10,10 @@ use super::theme::Theme;
 use super::views::{Filter, Sorting, Views};
 use super::zone::Zone;
 use crate::board::Board;
-use crate::domain::{Delivery, FeedText, HoldActionKind, Lang, Officer};
+use crate::domain::{Delivery, HoldActionKind, Lang, Officer};
 use crate::feeds::health::{FeedHealth, HealthLimits};
 use crate::feeds::{Feed, FeedMessage};
+use crate::triage::rules::{self, Refusal};
 use crate::triage::{Entry, Intent, Origin, Outbox, Outcome, Report};
 
 /// How the board is shown, fixed for a run.
@@ -536,20 +537,20 @@ impl App {
                         None
                     }
                     InputKind::Command => self.run_command(&text),
-                    InputKind::Note(parcel) if !text.trim().is_empty() => {
+                    InputKind::Note(parcel) => {
+                        let note = rules::note_text(Some(&text)).ok()?;
                         let version = self.hold_version(&parcel);
                         self.triage_origin.clone().map(|origin| {
                             Effect::Send(Intent::new(
                                 &origin,
                                 &parcel,
                                 HoldActionKind::Note,
-                                Some(FeedText::new(&text)),
+                                Some(note),
                                 version,
                                 self.now,
                             ))
                         })
                     }
-                    InputKind::Note(_) => None,
                 };
             }
             KeyCode::Backspace => {
@@ -756,31 +757,31 @@ impl App {
     fn why_not_acting(&self) -> Option<String> {
         let lang = self.options.lang;
         let zh = lang == Lang::Zh;
-        if !self.read_only() && self.triage_origin.is_some() {
-            return None;
+        if self.options.read_only || self.options.wall {
+            return Some(Refusal::ReadOnly.text(lang));
         }
-        Some(match &self.officer {
-            _ if self.options.read_only || self.options.wall => if zh {
-                "只读：本终端不能操作"
+        let Some(officer) = &self.officer else {
+            return Some(if zh {
+                "海关尚未确认本令牌的身份，请稍后再试".to_owned()
             } else {
-                "read-only: this terminal takes no actions"
+                "customs has not yet said who this token is; try again shortly".to_owned()
+            });
+        };
+        if let Err(refusal) = rules::may_act(officer) {
+            return Some(refusal.text(lang));
+        }
+        self.triage_origin.is_none().then(|| {
+            if zh {
+                "操作日志尚未打开，请稍后再试".to_owned()
+            } else {
+                "the triage journal is not open yet; try again shortly".to_owned()
             }
-            .to_owned(),
-            Some(o) if !o.role.may_act() && zh => {
-                format!("{}（{}）只能查看", o.officer_id, o.role.label(lang))
-            }
-            Some(o) if !o.role.may_act() => {
-                format!("{} ({}) may only read", o.officer_id, o.role.label(lang))
-            }
-            Some(_) if zh => "操作日志尚未打开，请稍后再试".to_owned(),
-            Some(_) => "the triage journal is not open yet; try again shortly".to_owned(),
-            None if zh => "海关尚未确认本令牌的身份，请稍后再试".to_owned(),
-            None => "customs has not yet said who this token is; try again shortly".to_owned(),
         })
     }
 
-    /// The held parcel in front of the officer, or a message why none.
-    fn held_target(&mut self) -> Option<(String, u64)> {
+    /// The held parcel in front of the officer and the hold version to
+    /// expect, or a message why there is none or `kind` may not be asked.
+    fn held_target(&mut self, kind: &HoldActionKind) -> Option<(String, u64)> {
         let lang = self.options.lang;
         let Some(parcel) = self.triage_target().map(str::to_owned) else {
             self.message = Some(match lang {
@@ -789,14 +790,19 @@ impl App {
             });
             return None;
         };
-        let Some(version) = self.hold_version(&parcel) else {
-            self.message = Some(match lang {
-                Lang::En => format!("{parcel} is not held"),
-                Lang::Zh => format!("{parcel} 未被扣留"),
-            });
-            return None;
-        };
-        Some((parcel, version))
+        let officer = self.officer.as_ref()?;
+        let hold = self
+            .board
+            .parcel_key(&parcel)
+            .and_then(|k| self.board.parcel(k))
+            .and_then(|p| p.hold.as_deref());
+        match rules::check(officer, kind, &parcel, hold) {
+            Ok(version) => Some((parcel, version)),
+            Err(refusal) => {
+                self.message = Some(refusal.text(lang));
+                None
+            }
+        }
     }
 
     /// Asks for a triage action on the parcel in front of the officer;
@@ -809,7 +815,7 @@ impl App {
         }
         let kind = action.triage()?;
         let origin = self.triage_origin.clone()?;
-        let (parcel, version) = self.held_target()?;
+        let (parcel, version) = self.held_target(&kind)?;
         if kind == HoldActionKind::Note {
             self.input = Some(Input {
                 kind: InputKind::Note(parcel),
@@ -818,7 +824,7 @@ impl App {
             return None;
         }
         let intent = Intent::new(&origin, &parcel, kind, None, Some(version), self.now);
-        if action.confirms() {
+        if rules::asks_first(&intent.action) {
             self.confirm = Some(Confirm::Send(intent));
             None
         } else {

@@ -63,11 +63,13 @@ macro_rules! actions {
                 if lang == Lang::Zh { zh } else { en }
             }
 
-            /// Whether it asks `y / n` before it acts.
+            /// Whether it asks `y / n` before it acts (the consequential
+            /// triage actions do, by the triage rules).
             pub fn confirms(self) -> bool {
-                match self {
+                let own = match self {
                     $( Action::$variant => false $(|| $confirm)?, )+
-                }
+                };
+                own || self.triage().is_some_and(|kind| crate::triage::rules::asks_first(&kind))
             }
 
             /// The triage action it asks customs for, if any.
@@ -144,12 +146,12 @@ actions! {
     Note = "note", ["n"], ("add note", "备注"), brief ("note", "备注"), triage Note;
     /// Ask for priority inspection.
     Priority = "priority", ["p"], ("priority inspection", "优先查验"), brief ("priority", "优先"),
-        confirm true, triage RequestPriorityInspection;
+        triage RequestPriorityInspection;
     /// Escalate to a supervisor.
-    Escalate = "escalate", ["e"], ("escalate", "上报"), confirm true, triage Escalate;
+    Escalate = "escalate", ["e"], ("escalate", "上报"), triage Escalate;
     /// Ask for the parcel to go on the next train.
     Defer = "defer", ["d"], ("defer to next train", "改配下一班"), brief ("defer", "改配"),
-        confirm true, triage DeferToNextTrain;
+        triage DeferToNextTrain;
     /// Try this terminal's stuck action on the parcel again.
     Retry = "retry", ["R"], ("retry my stuck action", "重试卡住的操作"), brief ("retry", "重试");
     /// Give up this terminal's unanswered action on the parcel.
