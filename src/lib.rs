@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod feeds;
+pub mod parallel;
 pub mod sim;
 pub mod status;
 pub mod triage;

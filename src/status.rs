@@ -152,12 +152,13 @@ fn risk_counts(t: &Tally) -> RiskCounts {
 
 /// The stage a parcel is counted under and the state it is in there.
 pub fn stage_and_state(parcel: &Parcel) -> (&'static str, &'static str) {
-    let state = match parcel.path.current().map(|stage| parcel.path.state(stage)) {
+    let path = parcel.path();
+    let state = match path.current().map(|stage| path.state(stage)) {
         None => "done",
         Some(StageState::Blocked) if parcel.is_held() => "held",
         Some(other) => other.as_str(),
     };
-    (Bucket::of(&parcel.path).as_str(), state)
+    (Bucket::of(&path).as_str(), state)
 }
 
 fn train_report(t: &TrainEntry) -> Option<TrainReport> {
@@ -177,18 +178,18 @@ fn train_report(t: &TrainEntry) -> Option<TrainReport> {
 
 fn parcel_report(parcel: &Parcel, now: DateTime<Utc>) -> ParcelReport {
     let (stage, state) = stage_and_state(parcel);
-    let a = &parcel.assessment;
+    let a = parcel.assessment();
     ParcelReport {
-        declaration_no: parcel.declaration_no.to_string(),
-        train_id: parcel.train_id.as_deref().map(str::to_owned),
-        container_no: parcel.container_no.as_deref().map(str::to_owned),
+        declaration_no: parcel.declaration_no().to_string(),
+        train_id: parcel.train_id().map(|t| t.to_string()),
+        container_no: parcel.container_no().map(|c| c.to_string()),
         stage,
         state,
-        status_code: parcel.status.code().into_owned(),
+        status_code: parcel.status().code().into_owned(),
         risk: a.risk,
         slack_seconds: a.slack.map(|s| s.num_seconds()),
         reason: a.risk.is_flagged().then(|| a.reason.text(now, Lang::En)),
-        hold: parcel.hold.as_deref().map(HoldReport::of),
+        hold: parcel.hold().map(HoldReport::of),
     }
 }
 
@@ -236,29 +237,26 @@ impl StatusReport {
             .into_iter()
             .filter_map(|k| board.train(k).and_then(train_report))
             .collect();
-        let mut parcels: Vec<&Parcel> = if all {
-            board.parcels().map(|(_, p)| p).collect()
+        let mut parcels: Vec<Parcel> = if all {
+            board.parcels().collect()
         } else {
-            board.flagged().map(|(_, p)| p).collect()
+            board.flagged().collect()
         };
-        // Most urgent first: the worst class, then the least slack.
-        let urgency = |p: &Parcel| {
+        // Most urgent first: the worst class, then the least slack, then
+        // by inventory number.
+        parcels.sort_by_cached_key(|p| {
             (
-                std::cmp::Reverse(p.assessment.risk),
-                p.assessment.slack.unwrap_or(Duration::MAX),
+                std::cmp::Reverse(p.risk()),
+                p.slack().unwrap_or(Duration::MAX),
+                p.number(),
             )
-        };
-        parcels.sort_by(|a, b| {
-            urgency(a)
-                .cmp(&urgency(b))
-                .then_with(|| a.declaration_no.as_str().cmp(b.declaration_no.as_str()))
         });
         StatusReport {
             generated_at: now,
             officer,
             feeds,
             trains,
-            parcels: parcels.into_iter().map(|p| parcel_report(p, now)).collect(),
+            parcels: parcels.iter().map(|p| parcel_report(p, now)).collect(),
             totals: *board.totals(),
             unreadable,
         }

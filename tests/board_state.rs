@@ -271,7 +271,7 @@ fn durations_learned_between_full_reviews_are_used_at_the_next_one() {
     // Learned within the minute: not yet a full review.
     follow(&mut board, first_review + Duration::seconds(20));
 
-    let unfinished = board.parcels().filter(|(_, p)| !p.path.is_ready()).count();
+    let unfinished = board.parcels().filter(|p| !p.path().is_ready()).count();
     let before = board.revision();
     board.tick(first_review + Duration::seconds(70));
     let judged = board.revision() - before;

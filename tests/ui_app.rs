@@ -66,7 +66,7 @@ fn parcel_at(app: &App, row: usize) -> String {
     app.board
         .parcel(key)
         .expect("listed")
-        .declaration_no
+        .declaration_no()
         .to_string()
 }
 
@@ -200,7 +200,10 @@ fn enter_opens_and_esc_goes_back() {
     assert!(!app.views.parcels.is_empty());
     for k in &app.views.parcels {
         let p = app.board.parcel(*k).expect("listed");
-        assert_eq!(p.container_no.as_deref(), Some(container.as_str()));
+        assert_eq!(
+            p.container_no().map(|c| c.as_ref()),
+            Some(container.as_str())
+        );
     }
 
     // Enter on a parcel shows it.
@@ -259,10 +262,7 @@ fn the_filter_line_takes_every_key_as_text() {
     assert!(held > 0);
     assert_eq!(app.views.parcels.len(), held);
     for k in &app.views.parcels {
-        assert_eq!(
-            app.board.parcel(*k).expect("listed").assessment.risk,
-            Risk::Held
-        );
+        assert_eq!(app.board.parcel(*k).expect("listed").risk(), Risk::Held);
     }
 
     // Outside the line, q quits.
@@ -287,7 +287,10 @@ fn a_bad_filter_says_why_and_keeps_the_old_one() {
 fn commands_open_trains_filter_and_set_the_clock() {
     let mut app = board_app(false);
     // The second train's number as on the departures board, e.g. X8309.
-    let second = app.board.train(app.views.departures[1]).expect("listed");
+    let second = app
+        .board
+        .train(app.views.departures[1] as usize)
+        .expect("listed");
     let number = second.train.as_ref().expect("known").train_no.to_string();
     let id = second.train_id.to_string();
     assert_ne!(number, id);
@@ -302,10 +305,7 @@ fn commands_open_trains_filter_and_set_the_clock() {
     assert!(at_risk > 0);
     assert_eq!(app.views.parcels.len(), at_risk);
     for k in &app.views.parcels {
-        assert_eq!(
-            app.board.parcel(*k).expect("listed").assessment.risk,
-            Risk::AtRisk
-        );
+        assert_eq!(app.board.parcel(*k).expect("listed").risk(), Risk::AtRisk);
     }
 
     enter_line(&mut app, ':', "held");
@@ -443,14 +443,19 @@ fn the_selection_stays_in_place_when_its_parcel_leaves_the_list() {
     }
     let parcel = app.parcel.clone().expect("selected");
     let slot = app.board.parcel_key(&parcel).expect("known");
-    let train = app.board.parcel(slot).expect("known").train_id.clone();
+    let train = app
+        .board
+        .parcel(slot)
+        .expect("known")
+        .train_id()
+        .map(|t| t.to_string());
     // Another train's parcels: the selected one is filtered out, the
     // cursor stays on the sixth row.
     let other = app
         .views
         .departures
         .iter()
-        .filter_map(|k| app.board.train(*k))
+        .filter_map(|k| app.board.train(*k as usize))
         .map(|t| t.train_id.to_string())
         .find(|t| Some(t.as_str()) != train.as_deref())
         .expect("another train");
@@ -521,8 +526,7 @@ fn hold_version(app: &App, parcel: &str) -> u64 {
     app.board
         .parcel(key)
         .expect("listed")
-        .hold
-        .as_ref()
+        .hold()
         .expect("held")
         .version
 }

@@ -303,11 +303,13 @@ fn holds_with_my_actions() -> App {
             let mut hold = app
                 .board
                 .parcel(key)
-                .and_then(|p| p.hold.clone())
+                .and_then(|p| p.hold().cloned())
                 .expect("held");
             hold.claimed_by = Some("ALK-0417".into());
             hold.version += 1;
-            Outcome::Done { hold: Some(hold) }
+            Outcome::Done {
+                hold: Some(Box::new(hold)),
+            }
         });
         app.on_triage(Report {
             key: intent.key,

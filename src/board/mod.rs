@@ -2,59 +2,45 @@
 //! parcel, built from what the two feeds deliver, and the risk of each
 //! parcel missing its train.
 //!
-//! Pure state: [`Board::apply`] takes a delivery (a snapshot or events),
-//! [`Board::tick`] moves time; neither does I/O. Events are applied
-//! idempotently and a stale `seq` never undoes newer state, so the result
-//! does not depend on redelivery or on how the two feeds interleave.
-//! Counts per train and container move with each parcel that changes.
+//! Split by what each part owns: the [`store`] keeps (compactly: a million
+//! parcels in a few hundred bytes each), the [`judge`] decides what to
+//! judge when and knows what was learned, the tallies count; this module
+//! applies deliveries and moves time. Pure state: [`Board::apply`] takes a
+//! delivery, [`Board::tick`] moves time; neither does I/O. Events are
+//! applied idempotently and a stale `seq` never undoes newer state, so the
+//! result does not depend on redelivery or on how the two feeds
+//! interleave. A program that must stay responsive hands deliveries to
+//! [`Board::receive`] and lets [`Board::work`] take them, and any large
+//! judging they cause, in slices of a time budget.
 
+pub mod judge;
 pub mod parcel;
+pub mod query;
+pub mod store;
 pub mod tally;
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use slab::Slab;
 
 use crate::domain::event::{
     ContainerArrived, ContainerRebooked, StatusChanged, TrainUpdated, TransshipmentChanged,
 };
 use crate::domain::risk::{
-    self, Assessment, CustomsPhase, Estimates, ParcelFacts, Reason, Risk, RiskPolicy, ShedOutlook,
-    ShedState, Step,
+    self, Assessment, CustomsPhase, ParcelFacts, Risk, ShedOutlook, ShedState, Step,
 };
 use crate::domain::text::SafeText;
 use crate::domain::{
     Container, CustomsChange, Declaration, Delivery, Event, Hold, RailwayChange, StageInputs,
     Train, TrainStatus, TransshipmentStatus, stage_path,
 };
-use parcel::{Happened, Interner, Moment, Parcel, Text};
-use tally::{Bucket, Counted, Members, Tally};
-
-/// How the board judges risk and how long it keeps what has left.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BoardSettings {
-    /// Less slack than this is `watch`.
-    pub watch_margin: Duration,
-    /// The quantile of learned durations used for projections.
-    pub quantile: f64,
-    /// Prior durations of each step, until enough are observed.
-    pub priors: Vec<(Step, Duration)>,
-    /// Gantry cranes in the shed.
-    pub cranes: u32,
-    /// How long a departed or cancelled train stays on the board.
-    pub keep_departed: Duration,
-}
-
-impl BoardSettings {
-    fn prior(&self, step: Step) -> Duration {
-        self.priors
-            .iter()
-            .find(|(s, _)| *s == step)
-            .map_or(Duration::minutes(10), |(_, d)| *d)
-    }
-}
+pub use judge::BoardSettings;
+use judge::Judge;
+use parcel::{Happened, Moment, Parcel, Text};
+pub use store::ParcelKey;
+use store::{KeySet, MarkKind, NONE, PackedPath, Particulars, Row, Stamp, Store};
+use tally::{Bucket, Members, Tally};
 
 /// A train on the board.
 #[derive(Debug, Clone)]
@@ -137,39 +123,24 @@ pub struct Applied {
     pub orphans: u32,
 }
 
-/// The board.
+/// Declarations of a snapshot taken per slice of work.
+const SNAPSHOT_SLICE: usize = 512;
+
+/// Parcels judged between two looks at the clock while working.
+const JUDGED_PER_LOOK: usize = 256;
+
+/// Deliveries the board takes before it asks the feeds to wait.
+const INTAKE_LIMIT: usize = 64;
+
+/// A delivery waiting to be applied (a customs snapshot is applied a
+/// slice at a time).
 #[derive(Debug)]
-pub struct Board {
-    settings: BoardSettings,
-    policy: RiskPolicy,
-    trains: Slab<TrainEntry>,
-    train_keys: HashMap<Text, usize>,
-    containers: Slab<ContainerEntry>,
-    container_keys: HashMap<Text, usize>,
-    parcels: Slab<Parcel>,
-    parcel_keys: HashMap<Box<str>, usize>,
-    /// Parcels customs puts on no train, and containers the railway books
-    /// on none: no train's departure lets them go, their age does.
-    unplaced_parcels: BTreeSet<usize>,
-    unbooked_containers: BTreeSet<usize>,
-    totals: Tally,
-    flagged: BTreeSet<usize>,
-    estimates: Estimates,
-    /// Due reviews: (epoch milliseconds, parcel key). An entry counts only
-    /// while its parcel's `queued_review` still names that instant.
-    reviews: BinaryHeap<Reverse<(i64, usize)>>,
-    last_full_review: Option<DateTime<Utc>>,
-    /// Durations were learned since the last full review.
-    learned_since_review: bool,
-    strings: Interner,
-    seeded_railway: bool,
-    seeded_customs: bool,
-    /// How far each feed has told (railway, customs): the latest event
-    /// time or snapshot read.
-    heard_until: [Option<DateTime<Utc>>; 2],
-    revision: u64,
-    retirements: u64,
-    now: DateTime<Utc>,
+enum Intake {
+    Delivery(Delivery),
+    CustomsSnapshot {
+        declarations: std::vec::IntoIter<Declaration>,
+        seed: bool,
+    },
 }
 
 /// A change to a shed projection worth reassessing parcels for.
@@ -212,36 +183,46 @@ fn shed_state(container: &Container, now: DateTime<Utc>) -> ShedState {
     }
 }
 
+/// The board.
+#[derive(Debug)]
+pub struct Board {
+    store: Store,
+    judge: Judge,
+    totals: Tally,
+    /// Parcels not on track.
+    flagged: KeySet,
+    /// Flagged parcels stopped by a hold or a detention code.
+    held: KeySet,
+    intake: VecDeque<Intake>,
+    seeded_railway: bool,
+    seeded_customs: bool,
+    /// How far each feed has told (railway, customs): the latest event
+    /// time, snapshot read, or server time it was caught up at.
+    heard_until: [Option<DateTime<Utc>>; 2],
+    revision: u64,
+    retirements: u64,
+    now: DateTime<Utc>,
+    /// The second of the last tick's start.
+    ticked: Option<i64>,
+}
+
 impl Board {
     /// An empty board.
     pub fn new(settings: BoardSettings, now: DateTime<Utc>) -> Board {
-        let estimates = Estimates::new(|step| settings.prior(step), settings.quantile);
         Board {
-            policy: RiskPolicy {
-                watch_margin: settings.watch_margin,
-            },
-            settings,
-            trains: Slab::new(),
-            train_keys: HashMap::new(),
-            containers: Slab::new(),
-            container_keys: HashMap::new(),
-            parcels: Slab::new(),
-            parcel_keys: HashMap::new(),
-            unplaced_parcels: BTreeSet::new(),
-            unbooked_containers: BTreeSet::new(),
+            store: Store::default(),
+            judge: Judge::new(settings),
             totals: Tally::default(),
-            flagged: BTreeSet::new(),
-            estimates,
-            reviews: BinaryHeap::new(),
-            last_full_review: None,
-            learned_since_review: false,
-            strings: Interner::default(),
+            flagged: KeySet::default(),
+            held: KeySet::default(),
+            intake: VecDeque::new(),
             seeded_railway: false,
             seeded_customs: false,
             heard_until: [None, None],
             revision: 0,
             retirements: 0,
             now,
+            ticked: None,
         }
     }
 
@@ -279,7 +260,7 @@ impl Board {
 
     /// Less slack than this is `watch`.
     pub fn watch_margin(&self) -> Duration {
-        self.settings.watch_margin
+        self.judge.settings.watch_margin
     }
 
     /// Counts for the whole board.
@@ -291,105 +272,145 @@ impl Board {
 
     /// Every train, known to the railway or not, by board key.
     pub fn trains(&self) -> impl Iterator<Item = (usize, &TrainEntry)> {
-        self.trains.iter()
+        self.store.trains.iter()
     }
 
     /// One train by key.
     pub fn train(&self, key: usize) -> Option<&TrainEntry> {
-        self.trains.get(key)
+        self.store.trains.get(key)
     }
 
     /// One train by id.
     pub fn train_key(&self, train_id: &str) -> Option<usize> {
-        self.train_keys.get(train_id).copied()
+        self.store.train_keys.get(train_id).copied()
     }
 
     /// One container by key.
     pub fn container(&self, key: usize) -> Option<&ContainerEntry> {
-        self.containers.get(key)
+        self.store.containers.get(key)
     }
 
     /// Every container by board key.
     pub fn containers(&self) -> impl Iterator<Item = (usize, &ContainerEntry)> {
-        self.containers.iter()
+        self.store.containers.iter()
     }
 
     /// One container by number.
     pub fn container_key(&self, container_no: &str) -> Option<usize> {
-        self.container_keys.get(container_no).copied()
+        self.store.container_keys.get(container_no).copied()
     }
 
-    /// Every parcel by board key.
-    pub fn parcels(&self) -> impl Iterator<Item = (usize, &Parcel)> {
-        self.parcels.iter()
+    /// Every parcel.
+    pub fn parcels(&self) -> impl Iterator<Item = Parcel<'_>> {
+        self.store.rows().map(|(k, _)| Parcel::new(self, k))
     }
 
     /// Number of parcels.
     pub fn parcel_count(&self) -> usize {
-        self.parcels.len()
+        self.store.len()
     }
 
     /// One parcel by key.
-    pub fn parcel(&self, key: usize) -> Option<&Parcel> {
-        self.parcels.get(key)
+    pub fn parcel(&self, key: ParcelKey) -> Option<Parcel<'_>> {
+        self.store.contains(key).then(|| Parcel::new(self, key))
     }
 
     /// One parcel by inventory number.
-    pub fn parcel_key(&self, declaration_no: &str) -> Option<usize> {
-        self.parcel_keys.get(declaration_no).copied()
+    pub fn parcel_key(&self, declaration_no: &str) -> Option<ParcelKey> {
+        self.store
+            .find_number(declaration_no)
+            .and_then(|n| self.store.key(n))
     }
 
-    /// Parcels not on track, by key.
-    pub fn flagged(&self) -> impl Iterator<Item = (usize, &Parcel)> {
-        self.flagged.iter().map(|k| (*k, &self.parcels[*k]))
+    /// Parcels not on track.
+    pub fn flagged(&self) -> impl Iterator<Item = Parcel<'_>> {
+        self.flagged.iter().map(|k| Parcel::new(self, k))
     }
 
-    /// The train entry of a parcel.
-    pub fn train_of(&self, parcel: &Parcel) -> Option<&TrainEntry> {
-        parcel.train.and_then(|k| self.trains.get(k))
-    }
-
-    /// The container entry of a parcel.
-    pub fn container_of(&self, parcel: &Parcel) -> Option<&ContainerEntry> {
-        parcel.container.and_then(|k| self.containers.get(k))
-    }
-
-    /// When each of a parcel's four stages started and ended: customs
-    /// stages from its own timeline, transshipment from its container.
-    pub fn stage_times(&self, parcel: &Parcel) -> [parcel::Span; 4] {
-        let mut spans = parcel.customs_spans();
-        if let Some(shed) = self
-            .container_of(parcel)
-            .and_then(|c| c.container.as_ref())
-            .map(|c| &c.transshipment)
-        {
-            spans[2] = parcel::Span::new(shed.queued_at.or(shed.started_at), shed.completed_at);
-        }
-        spans
+    /// Parcels not on track that a hold or a detention code stops, by key.
+    pub fn held(&self) -> impl Iterator<Item = Parcel<'_>> {
+        self.held.iter().map(|k| Parcel::new(self, k))
     }
 
     /// Trains the railway knows, by expected departure.
     pub fn departures(&self) -> Vec<usize> {
         let mut keys: Vec<usize> = self
+            .store
             .trains
             .iter()
             .filter(|(_, t)| t.train.is_some())
             .map(|(k, _)| k)
             .collect();
         keys.sort_by_key(|k| {
-            (
-                self.trains[*k].departure(),
-                self.trains[*k].train_id.clone(),
-            )
+            let t = &self.store.trains[*k];
+            (t.departure(), t.train_id.clone())
         });
         keys
     }
 
+    /// Bytes the parcels take, by part, and the judge's queues.
+    pub fn memory(&self) -> Vec<(&'static str, usize)> {
+        let mut parts = self.store.bytes().to_vec();
+        parts.push(("review queues", self.judge.bytes()));
+        parts
+    }
+
     // ----- applying deliveries ---------------------------------------------
 
-    /// Applies a snapshot or a batch of events.
+    /// Applies a snapshot or a batch of events at `now`, and everything it
+    /// causes to be judged, at once.
     pub fn apply(&mut self, delivery: Delivery, now: DateTime<Utc>) -> Applied {
         self.now = now;
+        let applied = self.ingest(delivery);
+        self.work_until(None, false);
+        applied
+    }
+
+    /// Takes a delivery to be applied by [`Board::work`] (a large snapshot
+    /// in parts), after those received before it.
+    pub fn receive(&mut self, delivery: Delivery) {
+        match delivery {
+            Delivery::CustomsSnapshot(declarations) => {
+                let seed = !self.seeded_customs;
+                self.seeded_customs = true;
+                if seed {
+                    // The first snapshot brings nearly every parcel at once.
+                    self.store.reserve(declarations.len());
+                }
+                self.intake.push_back(Intake::CustomsSnapshot {
+                    declarations: declarations.into_iter(),
+                    seed,
+                });
+            }
+            other => self.intake.push_back(Intake::Delivery(other)),
+        }
+    }
+
+    /// Brings the board to `now` within a time `budget`: applies what was
+    /// received, judges what is due or waiting, and lets go of what has
+    /// left. Whether work remains (call again soon).
+    pub fn work(&mut self, now: DateTime<Utc>, budget: std::time::Duration) -> bool {
+        self.now = now;
+        // The shed is projected anew once a second, however often the
+        // loop comes to work.
+        if self.ticked != Some(now.timestamp()) {
+            self.start_tick();
+        }
+        self.work_until(Some(Instant::now() + budget), true)
+    }
+
+    /// Whether received deliveries or judging wait.
+    pub fn has_work(&self) -> bool {
+        !self.intake.is_empty() || self.judge.backlog() > 0
+    }
+
+    /// Whether the board has received as much as it should before working
+    /// through it (the feeds wait meanwhile).
+    pub fn is_busy(&self) -> bool {
+        self.intake.len() >= INTAKE_LIMIT
+    }
+
+    fn ingest(&mut self, delivery: Delivery) -> Applied {
         let mut applied = Applied::default();
         match delivery {
             // Nothing on the board changes: only how far time may count.
@@ -406,7 +427,7 @@ impl Board {
         match delivery {
             Delivery::RailwayCaughtUp(_) | Delivery::CustomsCaughtUp(_) => {}
             Delivery::RailwaySnapshot(trains) => {
-                self.heard(0, now);
+                self.heard(0, self.now);
                 let seed = !self.seeded_railway;
                 self.seeded_railway = true;
                 for train in trains {
@@ -415,22 +436,13 @@ impl Board {
                 self.refresh_shed(BTreeSet::new());
             }
             Delivery::CustomsSnapshot(declarations) => {
-                self.heard(1, now);
                 let seed = !self.seeded_customs;
                 self.seeded_customs = true;
                 if seed {
                     // The first snapshot brings nearly every parcel at once.
-                    self.parcels.reserve(declarations.len());
-                    self.parcel_keys.reserve(declarations.len());
+                    self.store.reserve(declarations.len());
                 }
-                for declaration in declarations {
-                    let at = declaration.status.at;
-                    if self.upsert_declaration(declaration, seed, at) {
-                        applied.applied += 1;
-                    } else {
-                        applied.stale += 1;
-                    }
-                }
+                self.ingest_declarations(declarations, seed, &mut applied);
             }
             Delivery::RailwayEvents(events) => {
                 if let Some(last) = events.iter().map(|e| e.at).max() {
@@ -456,18 +468,31 @@ impl Board {
         applied
     }
 
-    fn intern(&mut self, text: &impl SafeText) -> Text {
-        self.strings.get(text)
+    fn ingest_declarations(
+        &mut self,
+        declarations: Vec<Declaration>,
+        seed: bool,
+        applied: &mut Applied,
+    ) {
+        self.heard(1, self.now);
+        for declaration in declarations {
+            let at = declaration.status.at;
+            if self.upsert_declaration(declaration, seed, at) {
+                applied.applied += 1;
+            } else {
+                applied.stale += 1;
+            }
+        }
     }
 
     /// The key of a train, creating a placeholder if the railway has not
     /// told of it yet.
     fn train_entry(&mut self, train_id: &impl SafeText) -> usize {
-        if let Some(key) = self.train_keys.get(train_id.safe()) {
+        if let Some(key) = self.store.train_keys.get(train_id.safe()) {
             return *key;
         }
-        let train_id = self.intern(train_id);
-        let key = self.trains.insert(TrainEntry {
+        let train_id = self.store.words.shared(train_id);
+        let key = self.store.trains.insert(TrainEntry {
             train_id: train_id.clone(),
             train: None,
             containers: Members::default(),
@@ -475,18 +500,18 @@ impl Board {
             tally: Tally::default(),
             first_seen: self.now,
         });
-        self.train_keys.insert(train_id, key);
+        self.store.train_keys.insert(train_id, key);
         key
     }
 
     /// The key of a container, creating a placeholder if the railway has
     /// not told of it yet.
     fn container_entry(&mut self, container_no: &impl SafeText) -> usize {
-        if let Some(key) = self.container_keys.get(container_no.safe()) {
+        if let Some(key) = self.store.container_keys.get(container_no.safe()) {
             return *key;
         }
-        let container_no = self.intern(container_no);
-        let key = self.containers.insert(ContainerEntry {
+        let container_no = self.store.words.shared(container_no);
+        let key = self.store.containers.insert(ContainerEntry {
             container_no: container_no.clone(),
             container: None,
             train: None,
@@ -496,14 +521,14 @@ impl Board {
             timeline: Vec::new(),
             train_slot: 0,
         });
-        self.container_keys.insert(container_no, key);
+        self.store.container_keys.insert(container_no, key);
         key
     }
 
     fn upsert_train(&mut self, mut train: Train, seed: bool, applied: &mut Applied) {
         let containers = std::mem::take(&mut train.containers);
         let key = self.train_entry(&train.train_id);
-        let entry = &mut self.trains[key];
+        let entry = &mut self.store.trains[key];
         if entry.train.as_ref().is_some_and(|t| t.seq >= train.seq) {
             applied.stale += 1;
         } else {
@@ -511,7 +536,7 @@ impl Board {
             entry.train = Some(train);
             applied.applied += 1;
             if cutoffs_moved {
-                self.reassess_train(key);
+                self.defer_train(key);
             }
         }
         for container in containers {
@@ -526,7 +551,7 @@ impl Board {
     /// Takes a container record unless the board holds a newer one.
     fn upsert_container(&mut self, container: Container, seed: bool) -> bool {
         let key = self.container_entry(container.container_no.text());
-        if self.containers[key]
+        if self.store.containers[key]
             .container
             .as_ref()
             .is_some_and(|c| c.seq >= container.seq)
@@ -537,12 +562,17 @@ impl Board {
             self.learn_from_shed(&container.transshipment, container.arrived_at);
         }
         let train = container.train_id.as_ref().map(|id| self.train_entry(id));
-        let entry = &mut self.containers[key];
+        let booked_on = container
+            .train_id
+            .as_ref()
+            .map(|t| self.store.words.shared(t));
+        let now = self.now;
+        let entry = &mut self.store.containers[key];
         if entry.container.is_none() {
             entry.record(
-                container.arrived_at.unwrap_or(self.now),
+                container.arrived_at.unwrap_or(now),
                 Happened::ContainerBooked {
-                    train_id: container.train_id.as_ref().map(|t| self.strings.get(t)),
+                    train_id: booked_on,
                 },
             );
         }
@@ -558,52 +588,52 @@ impl Board {
         arrived_at: Option<DateTime<Utc>>,
     ) {
         if let (Some(start), Some(done)) = (shed.started_at, shed.completed_at) {
-            self.estimates.observe(Step::Lift, done - start);
+            self.judge.observe(Step::Lift, done - start);
         }
         if let (Some(arrived), Some(queued)) = (arrived_at, shed.queued_at) {
-            self.estimates.observe(Step::YardToQueue, queued - arrived);
+            self.judge.observe(Step::YardToQueue, queued - arrived);
         }
     }
 
     /// Books a container on a train (the railway's membership).
     fn move_container(&mut self, key: usize, train: Option<usize>) {
         if train.is_some() {
-            self.unbooked_containers.remove(&key);
+            self.store.unbooked.remove(&key);
         } else {
-            self.unbooked_containers.insert(key);
+            self.store.unbooked.insert(key);
         }
-        let entry = &self.containers[key];
+        let entry = &self.store.containers[key];
         if entry.train == train {
             return;
         }
         if let Some(old) = entry.train {
             let slot = entry.train_slot;
-            if let Some(moved) = self.trains[old].containers.remove(slot) {
-                self.containers[moved].train_slot = slot;
+            if let Some(moved) = self.store.trains[old].containers.remove(slot) {
+                self.store.containers[moved as usize].train_slot = slot;
             }
             self.forget_train_if_unused(old);
         }
         if let Some(new) = train {
-            let slot = self.trains[new].containers.add(key);
-            self.containers[key].train_slot = slot;
+            let slot = self.store.trains[new].containers.add(key as u32);
+            self.store.containers[key].train_slot = slot;
         }
-        self.containers[key].train = train;
+        self.store.containers[key].train = train;
     }
 
     fn forget_train_if_unused(&mut self, key: usize) {
-        let entry = &self.trains[key];
+        let entry = &self.store.trains[key];
         if entry.train.is_none() && entry.containers.is_empty() && entry.parcels.is_empty() {
-            let entry = self.trains.remove(key);
-            self.train_keys.remove(&entry.train_id);
+            let entry = self.store.trains.remove(key);
+            self.store.train_keys.remove(&entry.train_id);
         }
     }
 
     fn forget_container_if_unused(&mut self, key: usize) {
-        let entry = &self.containers[key];
+        let entry = &self.store.containers[key];
         if entry.container.is_none() && entry.parcels.is_empty() {
-            let entry = self.containers.remove(key);
-            self.container_keys.remove(&entry.container_no);
-            self.unbooked_containers.remove(&key);
+            let entry = self.store.containers.remove(key);
+            self.store.container_keys.remove(&entry.container_no);
+            self.store.unbooked.remove(&key);
         }
     }
 
@@ -676,7 +706,7 @@ impl Board {
                     if train.is_some() {
                         self.move_container(key, train);
                     }
-                    self.containers[key].record(at, Happened::ContainerArrived);
+                    self.store.containers[key].record(at, Happened::ContainerArrived);
                 }
                 if let Some(train) = train {
                     self.forget_train_if_unused(train);
@@ -694,8 +724,9 @@ impl Board {
                 match moved {
                     Some(key) => {
                         self.move_container(key, Some(train));
-                        let train_id = self.intern(&to_train_id);
-                        self.containers[key].record(at, Happened::ContainerRebooked { train_id });
+                        let train_id = self.store.words.shared(&to_train_id);
+                        self.store.containers[key]
+                            .record(at, Happened::ContainerRebooked { train_id });
                     }
                     None => self.forget_train_if_unused(train),
                 }
@@ -715,7 +746,7 @@ impl Board {
                     learned = Some((transshipment.clone(), c.arrived_at));
                     c.transshipment = transshipment;
                 }) {
-                    self.containers[key].record(at, Happened::Shed(status));
+                    self.store.containers[key].record(at, Happened::Shed(status));
                     if let Some((shed, arrived)) = learned {
                         self.learn_from_shed(&shed, arrived);
                     }
@@ -733,11 +764,11 @@ impl Board {
         applied: &mut Applied,
         change: impl FnOnce(&mut Train),
     ) {
-        let Some(key) = self.train_keys.get(train_id).copied() else {
+        let Some(key) = self.store.train_keys.get(train_id).copied() else {
             applied.orphans += 1;
             return;
         };
-        let Some(train) = self.trains[key].train.as_mut() else {
+        let Some(train) = self.store.trains[key].train.as_mut() else {
             applied.orphans += 1;
             return;
         };
@@ -749,7 +780,7 @@ impl Board {
         train.seq = seq;
         applied.applied += 1;
         // Cut-offs and departure change every verdict on the train.
-        self.reassess_train(key);
+        self.defer_train(key);
     }
 
     /// Applies a change to a container the railway knows, unless stale;
@@ -761,11 +792,11 @@ impl Board {
         applied: &mut Applied,
         change: impl FnOnce(&mut Container),
     ) -> Option<usize> {
-        let Some(key) = self.container_keys.get(container_no).copied() else {
+        let Some(key) = self.store.container_keys.get(container_no).copied() else {
             applied.orphans += 1;
             return None;
         };
-        let Some(container) = self.containers[key].container.as_mut() else {
+        let Some(container) = self.store.containers[key].container.as_mut() else {
             applied.orphans += 1;
             return None;
         };
@@ -779,78 +810,6 @@ impl Board {
         Some(key)
     }
 
-    /// Takes a declaration unless the board holds a newer one; returns
-    /// whether it did.
-    fn upsert_declaration(&mut self, d: Declaration, seed: bool, at: DateTime<Utc>) -> bool {
-        if let Some(key) = self.parcel_keys.get(d.declaration_no.as_str()).copied() {
-            if self.parcels[key].seq >= d.seq {
-                return false;
-            }
-            self.replace_declaration(key, d, at);
-            return true;
-        }
-        if seed
-            && let Some(i) = &d.inspection
-            && let Some(done) = i.completed_at
-        {
-            self.estimates
-                .observe(Step::Inspection, done - i.selected_at);
-        }
-        let particulars = parcel::particulars(&d, &mut self.strings);
-        let place = self.declared_place(&d);
-        let moments = parcel::moments_of(&d);
-        let parcel = Parcel {
-            declaration_no: d.declaration_no.clone(),
-            train_id: None,
-            container_no: None,
-            status: d.status.code,
-            status_at: d.status.at,
-            status_note: d.status.note,
-            inspection: d.inspection.map(Box::new),
-            hold: d.hold.map(Box::new),
-            seq: d.seq,
-            particulars: Box::new(particulars),
-            timeline: moments,
-            path: crate::domain::StagePath::new([crate::domain::StageState::Unknown; 4]),
-            assessment: Assessment {
-                risk: Risk::OnTrack,
-                slack: None,
-                reason: Reason::None,
-                review_at: None,
-            },
-            train: None,
-            container: None,
-            train_slot: 0,
-            container_slot: 0,
-            counted: None,
-            queued_review: None,
-        };
-        let key = self.parcels.insert(parcel);
-        self.parcel_keys
-            .insert(d.declaration_no.as_str().into(), key);
-        self.place_parcel(key, place.0, place.1);
-        self.reassess(key);
-        true
-    }
-
-    fn replace_declaration(&mut self, key: usize, d: Declaration, at: DateTime<Utc>) {
-        let particulars = parcel::particulars(&d, &mut self.strings);
-        let place = self.declared_place(&d);
-        let p = &mut self.parcels[key];
-        if p.status != d.status.code {
-            p.record(at, Happened::Status(d.status.code.clone()));
-        }
-        p.status = d.status.code;
-        p.status_at = d.status.at;
-        p.status_note = d.status.note;
-        p.inspection = d.inspection.map(Box::new);
-        p.hold = d.hold.map(Box::new);
-        p.seq = d.seq;
-        *p.particulars = particulars;
-        self.place_parcel(key, place.0, place.1);
-        self.reassess(key);
-    }
-
     /// The board keys of the train and container a declaration names
     /// (placeholders until the railway tells of them).
     fn declared_place(&mut self, d: &Declaration) -> (Option<usize>, Option<usize>) {
@@ -862,47 +821,133 @@ impl Board {
         (train, container)
     }
 
+    /// Takes a declaration unless the board holds a newer one; returns
+    /// whether it did.
+    fn upsert_declaration(&mut self, d: Declaration, seed: bool, at: DateTime<Utc>) -> bool {
+        let number = self.store.number(&d.declaration_no);
+        if let Some(key) = self.store.key(number) {
+            if self.store.row(key).seq >= d.seq {
+                return false;
+            }
+            self.replace_declaration(key, d, at);
+            return true;
+        }
+        if seed
+            && let Some(i) = &d.inspection
+            && let Some(done) = i.completed_at
+        {
+            self.judge.observe(Step::Inspection, done - i.selected_at);
+        }
+        let place = self.declared_place(&d);
+        let details = self.store.details.write(&Particulars::of(&d));
+        let status = self.store.codes.id(&d.status.code);
+        let key = self.store.insert(Row {
+            number,
+            seq: d.seq,
+            status_at: Stamp::of(d.status.at),
+            review_at: Stamp::NONE,
+            train: NONE,
+            container: NONE,
+            train_slot: 0,
+            container_slot: 0,
+            details,
+            history: NONE,
+            hold: NONE,
+            inspection: NONE,
+            status,
+            slack: i32::MIN,
+            path: PackedPath::default(),
+            risk: 0,
+            counted: 0,
+        });
+        self.store.set_note(key, d.status.note);
+        self.store.set_inspection(key, d.inspection);
+        self.store.set_hold(key, d.hold);
+        self.place_parcel(key, place.0, place.1);
+        self.reassess(key);
+        true
+    }
+
+    fn replace_declaration(&mut self, key: ParcelKey, d: Declaration, at: DateTime<Utc>) {
+        let place = self.declared_place(&d);
+        let details = self.store.details.write(&Particulars::of(&d));
+        let status = self.store.codes.id(&d.status.code);
+        let row = *self.store.row(key);
+        self.store.details.release(row.details);
+        if row.status != status {
+            self.mark_status(key, at, status);
+        }
+        let row = self.store.row_mut(key);
+        row.details = details;
+        row.status = status;
+        row.status_at = Stamp::of(d.status.at);
+        row.seq = d.seq;
+        self.store.set_note(key, d.status.note);
+        self.store.set_inspection(key, d.inspection);
+        self.store.set_hold(key, d.hold);
+        self.place_parcel(key, place.0, place.1);
+        self.reassess(key);
+    }
+
+    /// Adds a moment to a parcel's history.
+    fn mark(&mut self, key: ParcelKey, at: DateTime<Utc>, kind: MarkKind, value: u32) {
+        let head = self.store.row(key).history;
+        let head = self.store.history.push(head, at, kind, value);
+        self.store.row_mut(key).history = head;
+    }
+
+    /// Adds a new status to a parcel's history, after the one it replaces
+    /// (which its row alone held until now).
+    fn mark_status(&mut self, key: ParcelKey, at: DateTime<Utc>, status: u32) {
+        let row = *self.store.row(key);
+        let told = self
+            .store
+            .history
+            .iter(row.history)
+            .any(|(_, kind, value)| kind == MarkKind::Status && value == row.status);
+        if !told {
+            self.mark(key, row.status_at.at(), MarkKind::Status, row.status);
+        }
+        self.mark(key, at, MarkKind::Status, status);
+    }
+
     /// Puts a parcel on a train and in a container (board keys).
-    fn place_parcel(&mut self, key: usize, train: Option<usize>, container: Option<usize>) {
-        let (old_train, old_container) = {
-            let p = &self.parcels[key];
-            (p.train, p.container)
-        };
-        if old_train != train {
-            if let Some(old) = old_train {
-                let slot = self.parcels[key].train_slot;
-                if let Some(moved) = self.trains[old].parcels.remove(slot) {
-                    self.parcels[moved].train_slot = slot;
-                }
-            }
-            if let Some(new) = train {
-                self.parcels[key].train_slot = self.trains[new].parcels.add(key);
-            }
-        }
-        if old_container != container {
-            if let Some(old) = old_container {
-                let slot = self.parcels[key].container_slot;
-                if let Some(moved) = self.containers[old].parcels.remove(slot) {
-                    self.parcels[moved].container_slot = slot;
-                }
-            }
-            if let Some(new) = container {
-                self.parcels[key].container_slot = self.containers[new].parcels.add(key);
-            }
-        }
-        let train_text = train.map(|k| self.trains[k].train_id.clone());
-        let container_text = container.map(|k| self.containers[k].container_no.clone());
-        let p = &mut self.parcels[key];
-        p.train = train;
-        p.container = container;
-        p.train_id = train_text;
-        p.container_no = container_text;
+    fn place_parcel(&mut self, key: ParcelKey, train: Option<usize>, container: Option<usize>) {
+        let row = *self.store.row(key);
+        let (old_train, old_container) = (key_of(row.train), key_of(row.container));
         if train.is_some() {
-            self.unplaced_parcels.remove(&key);
+            self.store.unplaced.remove(key);
         } else {
-            self.unplaced_parcels.insert(key);
+            self.store.unplaced.insert(key);
+        }
+        if old_train == train && old_container == container {
+            return;
         }
         // Uncount from the old places before they may be forgotten.
+        self.uncount(key);
+        if old_train != train {
+            if let Some(old) = old_train
+                && let Some(moved) = self.store.trains[old].parcels.remove(row.train_slot)
+            {
+                self.store.row_mut(moved).train_slot = row.train_slot;
+            }
+            let slot = train.map_or(0, |new| self.store.trains[new].parcels.add(key));
+            self.store.row_mut(key).train_slot = slot;
+        }
+        if old_container != container {
+            if let Some(old) = old_container
+                && let Some(moved) = self.store.containers[old]
+                    .parcels
+                    .remove(row.container_slot)
+            {
+                self.store.row_mut(moved).container_slot = row.container_slot;
+            }
+            let slot = container.map_or(0, |new| self.store.containers[new].parcels.add(key));
+            self.store.row_mut(key).container_slot = slot;
+        }
+        let row = self.store.row_mut(key);
+        row.train = train.map_or(NONE, |k| k as u32);
+        row.container = container.map_or(NONE, |k| k as u32);
         self.count(key);
         if let Some(old) = old_train.filter(|o| Some(*o) != train) {
             self.forget_train_if_unused(old);
@@ -921,15 +966,15 @@ impl Board {
                 declaration.seq = declaration.seq.max(seq);
                 // A declaration without its filing time is dated by the
                 // event (one with it already has it in its timeline).
-                let undated = declaration.filed_at.is_none().then(|| {
-                    let number = declaration.declaration_no.as_str();
-                    (!self.parcel_keys.contains_key(number)).then(|| number.to_owned())
-                });
+                let undated = declaration.filed_at.is_none()
+                    && self
+                        .parcel_key(declaration.declaration_no.as_str())
+                        .is_none();
+                let number = declaration.declaration_no.clone();
                 if self.upsert_declaration(declaration, false, at) {
                     applied.applied += 1;
-                    if let Some(Some(number)) = undated {
-                        let key = self.parcel_keys[number.as_str()];
-                        self.parcels[key].record(at, Happened::Filed);
+                    if undated && let Some(key) = self.parcel_key(number.as_str()) {
+                        self.mark(key, at, MarkKind::Filed, 0);
                     }
                 } else {
                     applied.stale += 1;
@@ -944,31 +989,31 @@ impl Board {
         };
         let Some(key) = change
             .declaration_no()
-            .and_then(|number| self.parcel_keys.get(number.as_str()).copied())
+            .and_then(|number| self.parcel_key(number.as_str()))
         else {
             applied.orphans += 1;
             return;
         };
-        if self.parcels[key].seq >= seq {
+        if self.store.row(key).seq >= seq {
             applied.stale += 1;
             return;
         }
         applied.applied += 1;
-        let p = &mut self.parcels[key];
-        p.seq = seq;
+        self.store.row_mut(key).seq = seq;
         match change {
             CustomsChange::StatusChanged(StatusChanged { status, .. }) => {
-                let phase = self.parcels[key].customs_phase();
+                let phase = Parcel::new(self, key).customs_phase();
                 self.learn_from_status(phase, &status.code, status.at);
-                let p = &mut self.parcels[key];
-                p.record(status.at, Happened::Status(status.code.clone()));
-                p.status = status.code;
-                p.status_at = status.at;
-                p.status_note = status.note;
+                let code = self.store.codes.id(&status.code);
+                self.mark_status(key, status.at, code);
+                let row = self.store.row_mut(key);
+                row.status = code;
+                row.status_at = Stamp::of(status.at);
+                self.store.set_note(key, status.note);
             }
             CustomsChange::DeclarationRebooked(r) => {
-                let train_id = self.intern(&r.train_id);
-                self.parcels[key].record(at, Happened::Rebooked { train_id });
+                let word = self.store.words.id(&r.train_id);
+                self.mark(key, at, MarkKind::Rebooked, word);
                 let train = self.train_entry(&r.train_id);
                 let container = r
                     .container_no
@@ -977,74 +1022,57 @@ impl Board {
                 self.place_parcel(key, Some(train), container);
             }
             CustomsChange::InspectionSelected(c) => {
-                p.record(at, Happened::InspectionSelected);
-                p.inspection = Some(Box::new(c.inspection));
+                self.mark(key, at, MarkKind::InspectionSelected, 0);
+                self.store.set_inspection(key, Some(c.inspection));
             }
             CustomsChange::InspectionStarted(c) => {
-                p.record(at, Happened::InspectionStarted);
-                p.inspection = Some(Box::new(c.inspection));
+                self.mark(key, at, MarkKind::InspectionStarted, 0);
+                self.store.set_inspection(key, Some(c.inspection));
             }
             CustomsChange::InspectionCompleted(c) => {
                 if let Some(done) = c.inspection.completed_at {
-                    self.estimates
+                    self.judge
                         .observe(Step::Inspection, done - c.inspection.selected_at);
                 }
-                let p = &mut self.parcels[key];
-                p.record(
-                    at,
-                    Happened::InspectionCompleted(c.inspection.status.clone()),
-                );
-                p.inspection = Some(Box::new(c.inspection));
+                let word = self
+                    .store
+                    .words
+                    .id(&crate::domain::FeedText::new(c.inspection.status.as_str()));
+                self.mark(key, at, MarkKind::InspectionCompleted, word);
+                self.store.set_inspection(key, Some(c.inspection));
             }
             CustomsChange::HoldPlaced(c) => {
-                p.record(at, Happened::HoldPlaced(c.hold.reason_code.clone()));
-                p.hold = Some(Box::new(c.hold));
+                let word = self
+                    .store
+                    .words
+                    .id(&crate::domain::FeedText::new(c.hold.reason_code.as_str()));
+                self.mark(key, at, MarkKind::HoldPlaced, word);
+                self.store.set_hold(key, Some(c.hold));
             }
             CustomsChange::HoldUpdated(c) => {
-                let by = c.by.as_ref().map(|b| self.strings.get(b));
-                let p = &mut self.parcels[key];
-                p.record(
-                    at,
-                    Happened::HoldUpdated {
-                        by,
-                        version: c.hold.version,
-                    },
-                );
-                p.hold = Some(Box::new(c.hold));
+                let by =
+                    c.by.as_ref()
+                        .map_or(store::MARK_NOBODY, |b| self.store.words.id(b));
+                self.mark(key, at, MarkKind::HoldUpdated, by);
+                self.store.set_hold(key, Some(c.hold));
             }
             CustomsChange::HoldLifted(l) => {
-                if let Some(hold) = &p.hold {
+                if let Some(hold) = self.store.hold(key) {
                     let placed = hold.placed_at;
-                    self.estimates.observe(Step::Hold, at - placed);
+                    self.judge.observe(Step::Hold, at - placed);
                 }
-                let p = &mut self.parcels[key];
-                p.record(at, Happened::HoldLifted(l.outcome));
-                p.hold = None;
+                let word = self
+                    .store
+                    .words
+                    .id(&crate::domain::FeedText::new(l.outcome.as_str()));
+                self.mark(key, at, MarkKind::HoldLifted, word);
+                self.store.set_hold(key, None);
             }
             CustomsChange::DeclarationFiled(_) | CustomsChange::Unknown { .. } => {
                 unreachable!("handled above")
             }
         }
         self.reassess(key);
-    }
-
-    /// Takes the hold as customs answered an officer's action, so that it
-    /// shows before the feed tells it (the feed's own event, of the same
-    /// version or a later one, is applied as usual). Only a newer version
-    /// of a hold still open is taken.
-    pub fn hold_answered(&mut self, declaration_no: &str, hold: &Hold, now: DateTime<Utc>) {
-        let Some(key) = self.parcel_keys.get(declaration_no).copied() else {
-            return;
-        };
-        let p = &mut self.parcels[key];
-        match &p.hold {
-            Some(current) if current.version < hold.version => {
-                p.hold = Some(Box::new(hold.clone()));
-                self.now = self.now.max(now);
-                self.reassess(key);
-            }
-            _ => {}
-        }
     }
 
     /// Observes how long the phase a parcel leaves took.
@@ -1062,124 +1090,181 @@ impl Board {
             _ => None,
         };
         if let Some((step, since)) = step {
-            self.estimates.observe(step, at - since);
+            self.judge.observe(step, at - since);
+        }
+    }
+
+    /// Takes the hold as customs answered an officer's action, so that it
+    /// shows before the feed tells it (the feed's own event, of the same
+    /// version or a later one, is applied as usual). Only a newer version
+    /// of a hold still open is taken.
+    pub fn hold_answered(&mut self, declaration_no: &str, hold: &Hold, now: DateTime<Utc>) {
+        let Some(key) = self.parcel_key(declaration_no) else {
+            return;
+        };
+        if self
+            .store
+            .hold(key)
+            .is_some_and(|current| current.version < hold.version)
+        {
+            self.store.set_hold(key, Some(hold.clone()));
+            self.now = self.now.max(now);
+            self.reassess(key);
         }
     }
 
     // ----- judging -----------------------------------------------------------
 
-    /// Recomputes a parcel's path and verdict, moves its counts, and
-    /// schedules its next review.
-    fn reassess(&mut self, key: usize) {
-        self.revision += 1;
-        let now = self.now;
-        let p = &self.parcels[key];
-        let container = p.container.and_then(|k| self.containers.get(k));
-        let shed_status = container.and_then(ContainerEntry::shed_status);
+    /// The facts the rules read about a parcel, and its path.
+    fn facts(&self, key: ParcelKey) -> ParcelFacts<'_> {
+        let p = Parcel::new(self, key);
+        let container = p.container();
         let path = stage_path(StageInputs {
-            status: &p.status,
-            inspection: p.inspection.as_ref().map(|i| &i.status),
-            hold_open: p.hold.is_some(),
-            transshipment: shed_status,
+            status: p.status(),
+            inspection: p.inspection().map(|i| &i.status),
+            hold_open: p.hold().is_some(),
+            transshipment: container.and_then(ContainerEntry::shed_status),
         });
-        let cutoffs = match p.train.and_then(|k| self.trains.get(k)) {
+        let cutoffs = match p.train() {
             Some(TrainEntry {
                 train: Some(train), ..
             }) => Ok(train.cutoffs),
             Some(_) => Err(true),
             None => Err(false),
         };
-        let facts = ParcelFacts {
+        ParcelFacts {
             path,
             customs: p.customs_phase(),
-            status: &p.status,
-            hold: p.hold.as_ref().map(|h| &h.reason_code),
+            status: p.status(),
+            hold: p.hold().map(|h| &h.reason_code),
             cutoffs,
             shed: container.map_or(ShedOutlook::UnknownContainer, |c| c.outlook),
+        }
+    }
+
+    /// The verdict on a parcel from the facts at the board's clock (what
+    /// its reason says now).
+    fn judge_now(&self, key: ParcelKey) -> Assessment {
+        risk::assess(
+            &self.facts(key),
+            &self.judge.estimates,
+            &self.judge.policy,
+            self.now,
+        )
+    }
+
+    /// Judges a parcel again, moves its counts, and queues its next
+    /// review.
+    fn reassess(&mut self, key: ParcelKey) {
+        self.revision += 1;
+        let (path, assessment) = {
+            let facts = self.facts(key);
+            let assessment =
+                risk::assess(&facts, &self.judge.estimates, &self.judge.policy, self.now);
+            (facts.path, assessment)
         };
-        let assessment = risk::assess(&facts, &self.estimates, &self.policy, now);
-        let p = &mut self.parcels[key];
-        p.path = path;
-        p.assessment = assessment;
+        let row = self.store.row_mut(key);
+        row.path = PackedPath::of(path);
+        row.risk = assessment.risk as u8;
+        row.slack = assessment.slack.map_or(i32::MIN, |s| {
+            s.num_seconds()
+                .clamp(i64::from(i32::MIN + 1), i64::from(i32::MAX)) as i32
+        });
         // One entry per parcel: a later review than the one queued waits
         // for that one (an early look is harmless: it judges again and
         // queues the next); an earlier one replaces it.
-        if let Some(at) = assessment.review_at.map(|at| at.timestamp_millis())
-            && p.queued_review.is_none_or(|queued| at < queued)
+        if let Some(at) = assessment.review_at
+            && (row.review_at == Stamp::NONE || Stamp::of(at) < row.review_at)
         {
-            p.queued_review = Some(at);
-            self.reviews.push(Reverse((at, key)));
+            let queued = self.judge.queue_review(key, at);
+            self.store.row_mut(key).review_at = queued;
         }
         self.count(key);
     }
 
-    fn reassess_train(&mut self, key: usize) {
-        let members: Vec<usize> = self.trains[key].parcels.keys().to_vec();
-        for parcel in members {
-            self.reassess(parcel);
+    /// Queues every parcel of a train to be judged again.
+    fn defer_train(&mut self, key: usize) {
+        for parcel in self.store.trains[key].parcels.keys() {
+            self.judge.defer(*parcel);
         }
     }
 
-    fn reassess_container(&mut self, key: usize) {
-        let members: Vec<usize> = self.containers[key].parcels.keys().to_vec();
-        for parcel in members {
-            self.reassess(parcel);
+    /// Queues every parcel of a container to be judged again.
+    fn defer_container(&mut self, key: usize) {
+        for parcel in self.store.containers[key].parcels.keys() {
+            self.judge.defer(*parcel);
         }
+    }
+
+    /// The bucket and risk a row is counted in, if counted.
+    fn counted(row: &Row) -> Option<(Bucket, Risk)> {
+        (row.counted & 0x80 != 0).then(|| {
+            (
+                Bucket::ALL[usize::from(row.counted & 7)],
+                Risk::ALL[usize::from((row.counted >> 3) & 7)],
+            )
+        })
     }
 
     /// Moves a parcel's counts to where it belongs now.
-    fn count(&mut self, key: usize) {
-        let p = &self.parcels[key];
-        let now = Counted {
-            train: p.train,
-            container: p.container,
-            bucket: Bucket::of(&p.path),
-            risk: p.assessment.risk,
-        };
-        let before = p.counted;
-        if before == Some(now) {
-            return;
-        }
-        if let Some(old) = before {
-            self.uncount(old);
-        }
-        self.totals.add(now.bucket, now.risk);
-        if let Some(t) = now.train {
-            self.trains[t].tally.add(now.bucket, now.risk);
-        }
-        if let Some(c) = now.container {
-            self.containers[c].tally.add(now.bucket, now.risk);
-        }
-        if now.risk.is_flagged() {
+    fn count(&mut self, key: ParcelKey) {
+        let row = *self.store.row(key);
+        let bucket = Bucket::of(&row.path.path());
+        let risk = Risk::ALL[usize::from(row.risk)];
+        if risk.is_flagged() {
             self.flagged.insert(key);
         } else {
-            self.flagged.remove(&key);
+            self.flagged.remove(key);
         }
-        self.parcels[key].counted = Some(now);
+        // Held as the holds list has it: stopped by a hold or a detention
+        // code, and not (yet) on its way.
+        let stopped = row.hold != NONE || self.store.codes.code(row.status).is_detained();
+        if risk.is_flagged() && stopped {
+            self.held.insert(key);
+        } else {
+            self.held.remove(key);
+        }
+        if Self::counted(&row) == Some((bucket, risk)) {
+            return;
+        }
+        self.uncount(key);
+        self.totals.add(bucket, risk);
+        if let Some(t) = key_of(row.train) {
+            self.store.trains[t].tally.add(bucket, risk);
+        }
+        if let Some(c) = key_of(row.container) {
+            self.store.containers[c].tally.add(bucket, risk);
+        }
+        self.store.row_mut(key).counted = 0x80 | (bucket as u8) | ((risk as u8) << 3);
     }
 
-    fn uncount(&mut self, old: Counted) {
-        self.totals.remove(old.bucket, old.risk);
-        if let Some(t) = old.train.and_then(|t| self.trains.get_mut(t)) {
-            t.tally.remove(old.bucket, old.risk);
+    /// Takes a parcel out of the counts of its train and container.
+    fn uncount(&mut self, key: ParcelKey) {
+        let row = *self.store.row(key);
+        let Some((bucket, risk)) = Self::counted(&row) else {
+            return;
+        };
+        self.totals.remove(bucket, risk);
+        if let Some(t) = key_of(row.train).and_then(|t| self.store.trains.get_mut(t)) {
+            t.tally.remove(bucket, risk);
         }
-        if let Some(c) = old.container.and_then(|c| self.containers.get_mut(c)) {
-            c.tally.remove(old.bucket, old.risk);
+        if let Some(c) = key_of(row.container).and_then(|c| self.store.containers.get_mut(c)) {
+            c.tally.remove(bucket, risk);
         }
+        self.store.row_mut(key).counted = 0;
     }
 
-    /// Projects the shed and reassesses the parcels of every container
-    /// whose outlook moved.
-    /// Projects the shed anew and judges again the parcels of containers
-    /// whose outlook moved, or whose shed state `changed`, once each.
+    /// Projects the shed anew and queues the parcels of containers whose
+    /// outlook moved, or whose shed state `changed`, to be judged again.
     fn refresh_shed(&mut self, mut changed: BTreeSet<usize>) {
         let now = self.now;
         let keys: Vec<usize> = self
+            .store
             .containers
             .iter()
             .filter(|(_, c)| c.container.is_some())
             .filter(|(_, c)| {
-                let active = c.train.is_none_or(|t| !self.trains[t].is_gone());
+                let active = c.train.is_none_or(|t| !self.store.trains[t].is_gone());
                 let in_shed = matches!(
                     c.shed_status(),
                     Some(TransshipmentStatus::Queued | TransshipmentStatus::InProgress)
@@ -1192,7 +1277,10 @@ impl Board {
             .iter()
             .map(|k| {
                 shed_state(
-                    self.containers[*k].container.as_ref().expect("filtered"),
+                    self.store.containers[*k]
+                        .container
+                        .as_ref()
+                        .expect("filtered"),
                     now,
                 )
             })
@@ -1201,63 +1289,113 @@ impl Board {
             .iter()
             .filter(|s| matches!(s, ShedState::Lifting { .. }))
             .count() as u32;
-        let cranes = self.settings.cranes.max(observed);
-        let outlooks = risk::project_shed(&states, cranes, &self.estimates, now);
-        let threshold = self.settings.watch_margin / 10;
+        let cranes = self.judge.settings.cranes.max(observed);
+        let outlooks = risk::project_shed(&states, cranes, &self.judge.estimates, now);
+        let threshold = self.judge.settings.watch_margin / 10;
         for (key, outlook) in keys.into_iter().zip(outlooks) {
-            let old = std::mem::replace(&mut self.containers[key].outlook, outlook);
+            let old = std::mem::replace(&mut self.store.containers[key].outlook, outlook);
             if changed.remove(&key) || outlook_moved(old, outlook, threshold) {
-                self.reassess_container(key);
+                self.defer_container(key);
             }
         }
         // Changed containers outside the projection (their train gone).
         for key in changed {
-            if self.containers.contains(key) {
-                self.reassess_container(key);
+            if self.store.containers.contains(key) {
+                self.defer_container(key);
             }
         }
     }
 
     // ----- time --------------------------------------------------------------
 
-    /// Brings the board to `now`: projects the shed, reviews the parcels
-    /// whose verdict may have changed with time, takes in what was learned
-    /// (at most once a minute for all parcels), and lets departed trains go.
+    /// Brings the board to `now` and finishes everything there is to do:
+    /// projects the shed, judges the parcels whose verdict time may have
+    /// changed (every unfinished one once a minute when durations were
+    /// learned), applies what was received, and lets departed trains go.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
+        self.start_tick();
+        self.work_until(None, true);
+    }
+
+    /// The start of a tick: the shed projected anew, and a full review
+    /// queued when one is due.
+    fn start_tick(&mut self) {
+        self.ticked = Some(self.now.timestamp());
         self.refresh_shed(BTreeSet::new());
-        // What is learned between full reviews waits for the next one.
-        self.learned_since_review |= self.estimates.refresh();
-        let full_due = self
-            .last_full_review
-            .is_none_or(|last| now - last >= Duration::minutes(1));
-        if self.learned_since_review && full_due {
-            self.learned_since_review = false;
-            self.last_full_review = Some(now);
-            let keys: Vec<usize> = self
-                .parcels
-                .iter()
-                .filter(|(_, p)| !p.path.is_ready())
+        if self.judge.full_review_due(self.now) {
+            let unready: Vec<ParcelKey> = self
+                .store
+                .rows()
+                .filter(|(_, r)| !r.path.path().is_ready())
                 .map(|(k, _)| k)
                 .collect();
-            for key in keys {
-                self.reassess(key);
+            for key in unready {
+                self.judge.defer(key);
             }
         }
-        let due = now.timestamp_millis();
-        while let Some(Reverse((at, key))) = self.reviews.peek().copied() {
-            if at > due {
-                break;
+    }
+
+    /// Works until `deadline` (none: until done): what was received, what
+    /// waits to be judged, and (with `time`) the reviews due, letting go of
+    /// what has left once all is done. Whether work remains.
+    fn work_until(&mut self, deadline: Option<Instant>, time: bool) -> bool {
+        let late = |deadline: Option<Instant>| deadline.is_some_and(|d| Instant::now() >= d);
+        while let Some(item) = self.intake.front_mut() {
+            match item {
+                Intake::CustomsSnapshot { declarations, seed } => {
+                    let seed = *seed;
+                    let slice: Vec<Declaration> =
+                        declarations.by_ref().take(SNAPSHOT_SLICE).collect();
+                    if declarations.len() == 0 {
+                        self.intake.pop_front();
+                    }
+                    self.revision += 1;
+                    self.ingest_declarations(slice, seed, &mut Applied::default());
+                }
+                Intake::Delivery(_) => {
+                    if let Some(Intake::Delivery(delivery)) = self.intake.pop_front() {
+                        self.ingest(delivery);
+                    }
+                }
             }
-            self.reviews.pop();
-            if let Some(p) = self.parcels.get_mut(key)
-                && p.queued_review == Some(at)
-            {
-                p.queued_review = None;
-                self.reassess(key);
+            if late(deadline) {
+                return true;
             }
         }
-        self.retire_departed();
+        loop {
+            for _ in 0..JUDGED_PER_LOOK {
+                let next = match self.judge.next_deferred() {
+                    Some(key) => Some(key),
+                    None if time => self.next_due(),
+                    None => None,
+                };
+                let Some(key) = next else {
+                    if time {
+                        self.retire_departed();
+                    }
+                    return self.has_work();
+                };
+                if self.store.contains(key) {
+                    self.reassess(key);
+                }
+            }
+            if late(deadline) {
+                return true;
+            }
+        }
+    }
+
+    /// The next parcel whose review is due (skipping entries its row no
+    /// longer names).
+    fn next_due(&mut self) -> Option<ParcelKey> {
+        while let Some((key, at)) = self.judge.next_due(self.now) {
+            if self.store.contains(key) && self.store.row(key).review_at == at {
+                self.store.row_mut(key).review_at = Stamp::NONE;
+                return Some(key);
+            }
+        }
+        None
     }
 
     /// Removes trains that left (or were cancelled, or whose departure is
@@ -1272,8 +1410,9 @@ impl Board {
         let Some(horizon) = self.horizon() else {
             return;
         };
-        let keep = self.settings.keep_departed;
+        let keep = self.judge.settings.keep_departed;
         let old: Vec<usize> = self
+            .store
             .trains
             .iter()
             .filter(|(_, t)| match t.departure() {
@@ -1286,18 +1425,19 @@ impl Board {
             .map(|(k, _)| k)
             .collect();
         let forgotten = |heard: DateTime<Utc>| horizon - heard > keep * 4;
-        let unplaced: BTreeSet<usize> = self
-            .unplaced_parcels
+        let unplaced: BTreeSet<ParcelKey> = self
+            .store
+            .unplaced
             .iter()
-            .copied()
-            .filter(|k| forgotten(self.parcels[*k].last_heard()))
+            .filter(|k| forgotten(Parcel::new(self, *k).last_heard()))
             .collect();
         let unbooked: Vec<usize> = self
-            .unbooked_containers
+            .store
+            .unbooked
             .iter()
             .copied()
             .filter(|k| {
-                let c = &self.containers[*k];
+                let c = &self.store.containers[*k];
                 c.last_heard().is_none_or(forgotten)
                     && c.parcels.keys().iter().all(|p| unplaced.contains(p))
             })
@@ -1308,50 +1448,47 @@ impl Board {
         self.revision += 1;
         self.retirements += 1;
         for key in old {
-            for parcel in self.trains[key].parcels.keys().to_vec() {
+            for parcel in self.store.trains[key].parcels.keys().to_vec() {
                 self.remove_parcel(parcel);
             }
-            for container in self.trains[key].containers.keys().to_vec() {
-                self.remove_container(container);
+            for container in self.store.trains[key].containers.keys().to_vec() {
+                self.remove_container(container as usize);
             }
-            let entry = self.trains.remove(key);
-            self.train_keys.remove(&entry.train_id);
+            let entry = self.store.trains.remove(key);
+            self.store.train_keys.remove(&entry.train_id);
         }
         for key in unplaced {
-            if self.parcels.contains(key) {
+            if self.store.contains(key) {
                 self.remove_parcel(key);
             }
         }
         for key in unbooked {
-            if self.containers.contains(key) {
+            if self.store.containers.contains(key) {
                 self.remove_container(key);
             }
         }
-        self.strings.sweep();
     }
 
-    fn remove_parcel(&mut self, key: usize) {
+    fn remove_parcel(&mut self, key: ParcelKey) {
         self.place_parcel(key, None, None);
-        if let Some(counted) = self.parcels[key].counted.take() {
-            self.uncount(counted);
-        }
-        self.flagged.remove(&key);
-        self.unplaced_parcels.remove(&key);
-        let parcel = self.parcels.remove(key);
-        self.parcel_keys.remove(parcel.declaration_no.as_str());
+        self.uncount(key);
+        self.flagged.remove(key);
+        self.held.remove(key);
+        self.store.unplaced.remove(key);
+        self.store.remove(key);
     }
 
     fn remove_container(&mut self, key: usize) {
         // Parcels of other trains still in it lose their container.
-        for parcel in self.containers[key].parcels.keys().to_vec() {
-            let train = self.parcels[parcel].train;
+        for parcel in self.store.containers[key].parcels.keys().to_vec() {
+            let train = key_of(self.store.row(parcel).train);
             self.place_parcel(parcel, train, None);
             self.reassess(parcel);
         }
         self.move_container(key, None);
-        self.unbooked_containers.remove(&key);
-        let entry = self.containers.remove(key);
-        self.container_keys.remove(&entry.container_no);
+        self.store.unbooked.remove(&key);
+        let entry = self.store.containers.remove(key);
+        self.store.container_keys.remove(&entry.container_no);
     }
 
     // ----- checks --------------------------------------------------------------
@@ -1359,12 +1496,13 @@ impl Board {
     /// Takes in everything learned and judges every parcel again.
     pub fn review_all(&mut self, now: DateTime<Utc>) {
         self.now = now;
-        self.estimates.refresh();
+        self.judge.estimates.refresh();
         self.refresh_shed(BTreeSet::new());
-        let keys: Vec<usize> = self.parcels.iter().map(|(k, _)| k).collect();
+        let keys: Vec<ParcelKey> = self.store.rows().map(|(k, _)| k).collect();
         for key in keys {
             self.reassess(key);
         }
+        self.work_until(None, false);
     }
 
     /// A canonical digest of the state the feeds gave and of the verdicts:
@@ -1373,6 +1511,7 @@ impl Board {
     /// them.
     pub fn digest(&self) -> BoardDigest {
         let mut trains: Vec<String> = self
+            .store
             .trains
             .iter()
             .filter_map(|(_, t)| t.train.as_ref())
@@ -1391,6 +1530,7 @@ impl Board {
             .collect();
         trains.sort();
         let mut containers: Vec<String> = self
+            .store
             .containers
             .iter()
             .filter_map(|(_, c)| c.container.as_ref())
@@ -1403,22 +1543,20 @@ impl Board {
             .collect();
         containers.sort();
         let listed = || {
-            self.parcels
-                .iter()
-                .filter(|(_, p)| self.train_of(p).is_none_or(|t| !t.is_gone()))
-                .map(|(_, p)| p)
+            self.parcels()
+                .filter(|p| p.train().is_none_or(|t| !t.is_gone()))
         };
         let mut parcels: Vec<String> = listed()
             .map(|p| {
                 format!(
                     "{} {:?} {:?} {} {} {:?} {:?}",
-                    p.declaration_no,
-                    p.train_id,
-                    p.container_no,
-                    p.status,
-                    p.status_at,
-                    p.inspection,
-                    p.hold,
+                    p.declaration_no(),
+                    p.train_id(),
+                    p.container_no(),
+                    p.status(),
+                    p.status_at(),
+                    p.inspection(),
+                    p.hold(),
                 )
             })
             .collect();
@@ -1427,7 +1565,10 @@ impl Board {
             .map(|p| {
                 format!(
                     "{} seq={} {:?} {:?}",
-                    p.declaration_no, p.seq, p.assessment.risk, p.assessment.slack
+                    p.declaration_no(),
+                    p.seq(),
+                    p.risk(),
+                    p.slack()
                 )
             })
             .collect();
@@ -1443,23 +1584,23 @@ impl Board {
     /// Recounts every tally from scratch and compares with the kept ones.
     pub fn check_tallies(&self) -> Result<(), String> {
         let mut totals = Tally::default();
-        let mut trains: HashMap<usize, Tally> = HashMap::new();
-        let mut containers: HashMap<usize, Tally> = HashMap::new();
-        for (_, p) in &self.parcels {
-            let bucket = Bucket::of(&p.path);
-            let risk = p.assessment.risk;
+        let mut trains: std::collections::HashMap<usize, Tally> = Default::default();
+        let mut containers: std::collections::HashMap<usize, Tally> = Default::default();
+        for p in self.parcels() {
+            let bucket = Bucket::of(&p.path());
+            let risk = p.risk();
             totals.add(bucket, risk);
-            if let Some(t) = p.train {
+            if let Some(t) = p.train_key() {
                 trains.entry(t).or_default().add(bucket, risk);
             }
-            if let Some(c) = p.container {
+            if let Some(c) = p.container_key() {
                 containers.entry(c).or_default().add(bucket, risk);
             }
         }
         if totals != self.totals {
             return Err(format!("totals {:?} kept as {:?}", totals, self.totals));
         }
-        for (key, t) in &self.trains {
+        for (key, t) in &self.store.trains {
             let counted = trains.remove(&key).unwrap_or_default();
             if counted != t.tally {
                 return Err(format!(
@@ -1468,7 +1609,7 @@ impl Board {
                 ));
             }
         }
-        for (key, c) in &self.containers {
+        for (key, c) in &self.store.containers {
             let counted = containers.remove(&key).unwrap_or_default();
             if counted != c.tally {
                 return Err(format!(
@@ -1477,17 +1618,26 @@ impl Board {
                 ));
             }
         }
-        let flagged: BTreeSet<usize> = self
-            .parcels
-            .iter()
-            .filter(|(_, p)| p.assessment.risk.is_flagged())
-            .map(|(k, _)| k)
-            .collect();
-        if flagged != self.flagged {
-            return Err("the flagged set differs from the verdicts".to_owned());
+        let mut flagged = KeySet::default();
+        let mut held = KeySet::default();
+        for p in self.parcels() {
+            if p.risk().is_flagged() {
+                flagged.insert(p.key());
+            }
+            if p.risk().is_flagged() && p.is_held() {
+                held.insert(p.key());
+            }
+        }
+        if !flagged.iter().eq(self.flagged.iter()) || !held.iter().eq(self.held.iter()) {
+            return Err("the flagged or held set differs from the verdicts".to_owned());
         }
         Ok(())
     }
+}
+
+/// A board key kept as `u32`, or none.
+fn key_of(key: u32) -> Option<usize> {
+    (key != NONE).then_some(key as usize)
 }
 
 /// The board's state as sorted text lines, for comparing boards.

@@ -21,6 +21,15 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// Every bucket, in path order (ready last).
+    pub const ALL: [Bucket; 5] = [
+        Bucket::Declaration,
+        Bucket::Inspection,
+        Bucket::Transshipment,
+        Bucket::Release,
+        Bucket::Ready,
+    ];
+
     /// The bucket of a path.
     pub fn of(path: &StagePath) -> Bucket {
         match path.current() {
@@ -84,43 +93,30 @@ impl Tally {
     }
 }
 
-/// Where one parcel is counted now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counted {
-    /// Board key of its train.
-    pub train: Option<usize>,
-    /// Board key of its container.
-    pub container: Option<usize>,
-    /// Its bucket.
-    pub bucket: Bucket,
-    /// Its risk.
-    pub risk: Risk,
-}
-
 /// A list of member keys that supports O(1) removal: each member remembers
 /// its slot.
 #[derive(Debug, Clone, Default)]
 pub struct Members {
-    keys: Vec<usize>,
+    keys: Vec<u32>,
 }
 
 impl Members {
     /// Adds a member; returns its slot.
-    pub fn add(&mut self, key: usize) -> u32 {
+    pub fn add(&mut self, key: u32) -> u32 {
         self.keys.push(key);
         (self.keys.len() - 1) as u32
     }
 
     /// Removes the member at `slot`; returns the member that moved into
     /// the slot (whose slot must be updated), if any.
-    pub fn remove(&mut self, slot: u32) -> Option<usize> {
+    pub fn remove(&mut self, slot: u32) -> Option<u32> {
         let slot = slot as usize;
         self.keys.swap_remove(slot);
         self.keys.get(slot).copied()
     }
 
     /// The members, in no particular order.
-    pub fn keys(&self) -> &[usize] {
+    pub fn keys(&self) -> &[u32] {
         &self.keys
     }
 

@@ -341,7 +341,7 @@ impl App {
                 delivery: delivery @ (Delivery::RailwayCaughtUp(_) | Delivery::CustomsCaughtUp(_)),
                 ..
             } => {
-                self.board.apply(delivery, self.now);
+                self.board.receive(delivery);
             }
             delivered => match &mut self.frozen {
                 Some(frozen) if frozen.queued.len() < FROZEN_LIMIT => frozen.queued.push(delivered),
@@ -354,22 +354,50 @@ impl App {
         }
     }
 
+    /// Hands a delivery to the board, which applies it as it works.
     fn apply(&mut self, message: FeedMessage) {
         if let FeedMessage::Delivered { delivery, .. } = message {
-            let before = self.board.revision();
-            self.board.apply(delivery, self.now);
-            self.dirty |= self.board.revision() != before;
+            self.board.receive(delivery);
         }
     }
 
-    /// Moves the clock: the board reviews what time changed, the wall
-    /// turns its pages, and the lists follow.
+    /// Moves the clock and lets the board finish everything it has to do
+    /// (see [`App::work`] for the loop's way).
     pub fn tick(&mut self, now: DateTime<Utc>) {
+        self.advance(now, None);
+    }
+
+    /// Moves the clock and lets the board work for at most `budget`
+    /// (applying what arrived, judging what is due), so the loop keeps
+    /// answering keys while a large snapshot goes in.
+    pub fn work(&mut self, now: DateTime<Utc>, budget: std::time::Duration) {
+        self.advance(now, Some(budget));
+    }
+
+    /// Whether the board has work waiting that [`App::work`] would do.
+    pub fn has_work(&self) -> bool {
+        self.frozen.is_none() && self.board.has_work()
+    }
+
+    /// Whether the board has taken in as much as it should before it
+    /// works through it (the feeds wait meanwhile).
+    pub fn is_busy(&self) -> bool {
+        self.board.is_busy()
+    }
+
+    /// The clock moves: the board reviews what time changed (unless
+    /// frozen), the wall turns its pages, and the lists follow.
+    fn advance(&mut self, now: DateTime<Utc>, budget: Option<std::time::Duration>) {
         let second_changed = now.timestamp() != self.now.timestamp();
         self.now = now;
         if self.frozen.is_none() {
             let before = self.board.revision();
-            self.board.tick(now);
+            match budget {
+                Some(budget) => {
+                    self.board.work(now, budget);
+                }
+                None => self.board.tick(now),
+            }
             self.dirty |= self.board.revision() != before;
         }
         if self.options.wall && now - self.wall_page.1 >= self.options.wall_cycle {
@@ -385,8 +413,14 @@ impl App {
     /// row position when the chosen one left the list.
     pub fn prepare(&mut self) {
         let train = self.train.as_deref().and_then(|t| self.board.train_key(t));
-        self.views
-            .refresh(&self.board, &self.filter, self.sorting, train, self.now);
+        self.views.refresh(
+            &self.board,
+            &self.filter,
+            self.sorting,
+            train,
+            self.parcels_shown(),
+            self.now,
+        );
         for screen in [
             Screen::Departures,
             Screen::Train,
@@ -409,7 +443,14 @@ impl App {
         }
     }
 
-    fn list(&self, screen: Screen) -> &[usize] {
+    /// Whether the parcel list is wanted: on its screen, or behind the
+    /// parcel opened from it.
+    fn parcels_shown(&self) -> bool {
+        self.screen == Screen::Parcels
+            || (self.screen == Screen::Detail && self.history.last() == Some(&Screen::Parcels))
+    }
+
+    fn list(&self, screen: Screen) -> &[u32] {
         match screen {
             Screen::Departures => &self.views.departures,
             Screen::Train => &self.views.containers,
@@ -420,18 +461,18 @@ impl App {
     }
 
     /// Puts a list's cursor on the row of `key` (`None`: on no row).
-    fn select(&mut self, screen: Screen, key: Option<usize>) {
+    fn select(&mut self, screen: Screen, key: Option<u32>) {
         let board = &self.board;
-        let parcel = |k| board.parcel(k).map(|p| p.declaration_no.to_string());
+        let parcel = |k| board.parcel(k).map(|p| p.declaration_no().to_string());
         match screen {
             Screen::Departures => {
                 self.train = key
-                    .and_then(|k| board.train(k))
+                    .and_then(|k| board.train(k as usize))
                     .map(|t| t.train_id.to_string())
             }
             Screen::Train => {
                 self.container = key
-                    .and_then(|k| board.container(k))
+                    .and_then(|k| board.container(k as usize))
                     .map(|c| c.container_no.to_string())
             }
             Screen::Parcels => self.parcel = key.and_then(parcel),
@@ -441,14 +482,19 @@ impl App {
     }
 
     /// The board key of a list's selection.
-    fn selected_key(&self, screen: Screen) -> Option<usize> {
+    fn selected_key(&self, screen: Screen) -> Option<u32> {
         let board = &self.board;
         match screen {
-            Screen::Departures => self.train.as_deref().and_then(|t| board.train_key(t)),
+            Screen::Departures => self
+                .train
+                .as_deref()
+                .and_then(|t| board.train_key(t))
+                .map(|k| k as u32),
             Screen::Train => self
                 .container
                 .as_deref()
-                .and_then(|c| board.container_key(c)),
+                .and_then(|c| board.container_key(c))
+                .map(|k| k as u32),
             Screen::Parcels => self.parcel.as_deref().and_then(|p| board.parcel_key(p)),
             Screen::Holds => self.hold.as_deref().and_then(|p| board.parcel_key(p)),
             Screen::Detail | Screen::Feeds => None,
@@ -463,10 +509,10 @@ impl App {
             .iter()
             .filter(|k| {
                 self.board
-                    .train(**k)
+                    .train(**k as usize)
                     .is_some_and(|t| !t.is_gone() && super::views::needs_attention(t))
             })
-            .map(|k| WallPage::Spotlight(*k))
+            .map(|k| WallPage::Spotlight(*k as usize))
             .collect();
         if !self.views.holds.is_empty() {
             pages.push(WallPage::Holds);
@@ -606,7 +652,7 @@ impl App {
                     .views
                     .departures
                     .iter()
-                    .filter_map(|k| self.board.train(*k))
+                    .filter_map(|k| self.board.train(*k as usize))
                     .find(|t| {
                         t.train_id.to_uppercase() == wanted
                             || t.train_id.to_uppercase().starts_with(&format!("{wanted}-"))
@@ -750,7 +796,7 @@ impl App {
 
     fn hold_version(&self, parcel: &str) -> Option<u64> {
         let key = self.board.parcel_key(parcel)?;
-        self.board.parcel(key)?.hold.as_ref().map(|h| h.version)
+        self.board.parcel(key)?.hold().map(|h| h.version)
     }
 
     /// Why this terminal may not act now, in the officer's words.
@@ -795,7 +841,7 @@ impl App {
             .board
             .parcel_key(&parcel)
             .and_then(|k| self.board.parcel(k))
-            .and_then(|p| p.hold.as_deref());
+            .and_then(|p| p.hold());
         match rules::check(officer, kind, &parcel, hold) {
             Ok(version) => Some((parcel, version)),
             Err(refusal) => {

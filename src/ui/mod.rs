@@ -13,7 +13,7 @@ pub mod views;
 pub mod zone;
 
 use std::io::{self, Stdout, Write};
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
@@ -165,9 +165,14 @@ pub async fn run(
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     app.page_rows = render::table_rows(terminal.size()?.height, &app);
 
+    // Drawn at most this often while the board streams (keys draw at
+    // once), so a slow link is not flooded with frames.
+    let mut drawn_at = Instant::now() - FRAME;
     let outcome = loop {
+        let mut key_pressed = false;
         tokio::select! {
-            message = from_feeds.recv() => {
+            // The feeds wait while the board works through what it took.
+            message = from_feeds.recv(), if !app.is_busy() => {
                 let Some(message) = message else { break Ok(()) };
                 // Take everything already waiting before drawing once, each
                 // at the servers' time as the health before it told it.
@@ -180,7 +185,10 @@ pub async fn run(
             }
             event = events.next() => {
                 let effect = match event {
-                    Some(Ok(Event::Key(key))) if key.is_press() => app.on_key(key),
+                    Some(Ok(Event::Key(key))) if key.is_press() => {
+                        key_pressed = true;
+                        app.on_key(key)
+                    }
                     Some(Ok(Event::Mouse(mouse))) => app.on_mouse(mouse),
                     Some(Ok(Event::Resize(_, height))) => {
                         app.page_rows = render::table_rows(height, &app);
@@ -243,17 +251,23 @@ pub async fn run(
                 app.officer = Some(officer);
                 app.dirty = true;
             }
-            _ = ticker.tick() => app.tick(clock(&app)),
+            _ = ticker.tick() => app.work(clock(&app), WORK_SLICE),
+            // Work left (a snapshot going in, parcels to judge): a slice
+            // at a time, between keys and feeds.
+            _ = std::future::ready(()), if app.has_work() => app.work(clock(&app), WORK_SLICE),
+            // A frame held back is drawn once its time comes.
+            _ = tokio::time::sleep_until((drawn_at + FRAME).into()), if app.dirty => {}
             _ = terminate.recv() => break Ok(()),
             _ = hangup.recv() => break Ok(()),
             _ = interrupt.recv() => break Ok(()),
         }
-        if app.dirty
-            && let Err(e) = draw(&mut terminal, &mut app)
-        {
-            // A terminal that went away (the session dropped without a
-            // hang-up) ends the board like a hang-up does.
-            break if terminal_gone(&e) { Ok(()) } else { Err(e) };
+        if app.dirty && (key_pressed || drawn_at.elapsed() >= FRAME) {
+            drawn_at = Instant::now();
+            if let Err(e) = draw(&mut terminal, &mut app) {
+                // A terminal that went away (the session dropped without a
+                // hang-up) ends the board like a hang-up does.
+                break if terminal_gone(&e) { Ok(()) } else { Err(e) };
+            }
         }
     };
     for task in tasks {
@@ -297,6 +311,13 @@ fn terminal_gone(error: &io::Error) -> bool {
         io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof
     ) || error.raw_os_error() == Some(EIO)
 }
+
+/// The longest the board works before the loop looks at keys and feeds
+/// again (half a frame at 60 Hz).
+const WORK_SLICE: StdDuration = StdDuration::from_millis(8);
+
+/// The shortest time between two frames drawn while the board streams.
+const FRAME: StdDuration = StdDuration::from_millis(100);
 
 /// What a write to a terminal whose session ended gets (EIO, the same
 /// number on Linux and the BSDs).

@@ -1,40 +1,26 @@
 //! Lists derived from the board for each screen (departures, a train's
 //! containers, parcels, holds), filtered and sorted. They are recomputed
 //! only when the board or the filter or sort changed, and the parcel list
-//! (which may hold a million rows) at most once a second while the feeds
-//! stream, so drawing never scans the whole board.
+//! (which may hold a million rows) only while it is on screen, and at most
+//! once a second (or once per ten times what making it costs) while the
+//! feeds stream, so drawing never scans the whole board.
+
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::board::parcel::Parcel;
+use crate::board::query::{Query, Term};
 use crate::board::tally::Bucket;
-use crate::board::{Board, ContainerEntry, TrainEntry};
+use crate::board::{Board, ContainerEntry, ParcelKey, TrainEntry};
 use crate::domain::{Lang, Risk, TransshipmentStatus};
 
-/// One term of a filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Term {
-    /// Any field contains the text.
-    Any(String),
-    Train(String),
-    Container(String),
-    Waybill(String),
-    Declaration(String),
-    Enterprise(String),
-    Status(String),
-    Risk(Risk),
-}
-
-/// A parcel filter: terms that must all match, e.g.
+/// A parcel filter as typed: terms that must all match, e.g.
 /// `train:X8017 risk:at_risk 义乌`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     text: String,
-    terms: Vec<Term>,
-}
-
-fn has(haystack: &str, needle: &str) -> bool {
-    haystack.to_lowercase().contains(needle)
+    query: Query,
 }
 
 impl Filter {
@@ -70,7 +56,7 @@ impl Filter {
         }
         Ok(Filter {
             text: text.trim().to_owned(),
-            terms,
+            query: Query::new(terms),
         })
     }
 
@@ -86,41 +72,17 @@ impl Filter {
 
     /// Whether it keeps everything.
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+        self.query.is_empty()
+    }
+
+    /// What it asks the board.
+    pub fn query(&self) -> &Query {
+        &self.query
     }
 
     /// Whether a parcel passes.
     pub fn matches(&self, p: &Parcel) -> bool {
-        self.terms.iter().all(|term| {
-            let train = || p.train_id.as_deref().unwrap_or("");
-            let container = || p.container_no.as_deref().unwrap_or("");
-            let status = || {
-                format!(
-                    "{} {} {}",
-                    p.status.code(),
-                    p.status.label(Lang::En),
-                    p.status.label(Lang::Zh)
-                )
-            };
-            match term {
-                Term::Train(v) => has(train(), v),
-                Term::Container(v) => has(container(), v),
-                Term::Waybill(v) => has(&p.particulars.waybill_no, v),
-                Term::Declaration(v) => has(p.declaration_no.as_str(), v),
-                Term::Enterprise(v) => has(&p.particulars.ebc.1, v) || has(&p.particulars.ebc.0, v),
-                Term::Status(v) => has(&status(), v),
-                Term::Risk(r) => p.assessment.risk == *r,
-                Term::Any(v) => {
-                    has(train(), v)
-                        || has(container(), v)
-                        || has(&p.particulars.waybill_no, v)
-                        || has(p.declaration_no.as_str(), v)
-                        || has(&p.particulars.ebc.1, v)
-                        || has(&status(), v)
-                        || p.assessment.risk.as_str().contains(v.as_str())
-                }
-            }
-        })
+        self.query.matches(p)
     }
 }
 
@@ -224,13 +186,6 @@ pub fn needs_attention(t: &TrainEntry) -> bool {
         > 0
 }
 
-fn urgency(p: &Parcel) -> (std::cmp::Reverse<Risk>, Duration) {
-    (
-        std::cmp::Reverse(p.assessment.risk),
-        p.assessment.slack.unwrap_or(Duration::MAX),
-    )
-}
-
 /// The shed order of a container (for sorting a train's containers).
 pub fn shed_rank(c: &ContainerEntry) -> u8 {
     match c.shed_status() {
@@ -243,67 +198,121 @@ pub fn shed_rank(c: &ContainerEntry) -> u8 {
     }
 }
 
-/// The lists of every screen, as of a board revision.
+/// The lists of every screen, as of a board revision. Keys are board
+/// keys (a train's, a container's, a parcel's).
 #[derive(Debug, Default)]
 pub struct Views {
     /// Train keys for the departures board.
-    pub departures: Vec<usize>,
+    pub departures: Vec<u32>,
     /// Container keys of the open train.
-    pub containers: Vec<usize>,
-    /// Parcel keys passing the filter, sorted.
-    pub parcels: Vec<usize>,
+    pub containers: Vec<u32>,
+    /// Parcel keys passing the filter, sorted (kept only while the
+    /// parcels are on screen).
+    pub parcels: Vec<ParcelKey>,
     /// Held parcel keys, sorted.
-    pub holds: Vec<usize>,
+    pub holds: Vec<ParcelKey>,
     revision: Option<u64>,
     retirements: u64,
     inputs: Option<(Filter, Sorting, Option<usize>)>,
-    parcels_at: Option<DateTime<Utc>>,
+    parcels_made: Option<ParcelsMade>,
+}
+
+/// When the parcel list was made, for which board, and how long it took.
+#[derive(Debug, Clone, Copy)]
+struct ParcelsMade {
+    at: DateTime<Utc>,
+    revision: u64,
+    cost: std::time::Duration,
+}
+
+impl ParcelsMade {
+    /// Whether a moving board may have it remade: a second after it was
+    /// made, or ten times as long as making it took, whichever is later,
+    /// so a big board costs the loop at most a tenth of its time.
+    fn due(&self, now: DateTime<Utc>) -> bool {
+        let wait = Duration::from_std(self.cost * 10)
+            .unwrap_or(Duration::MAX)
+            .max(Duration::seconds(1));
+        now - self.at >= wait || now < self.at
+    }
 }
 
 impl Views {
     /// Brings the lists up to the board, the filter and the sort. The
-    /// parcel list waits up to a second for a moving board.
+    /// parcel list is made only while `parcels_shown`, and waits (see
+    /// [`ParcelsMade::due`]) for a moving board.
     pub fn refresh(
         &mut self,
         board: &Board,
         filter: &Filter,
         sorting: Sorting,
         train: Option<usize>,
+        parcels_shown: bool,
         now: DateTime<Utc>,
     ) {
         let inputs = (filter.clone(), sorting, train);
         let inputs_changed = self.inputs.as_ref() != Some(&inputs);
         let board_changed = self.revision != Some(board.revision());
-        if !inputs_changed && !board_changed {
+        if inputs_changed || board_changed {
+            self.departures = departures(board, sorting);
+            self.containers = train.map_or_else(Vec::new, |k| containers(board, k));
+            self.holds = holds(board, sorting);
+            self.revision = Some(board.revision());
+            self.inputs = Some(inputs);
+        }
+        self.refresh_parcels(board, filter, sorting, parcels_shown, inputs_changed, now);
+    }
+
+    fn refresh_parcels(
+        &mut self,
+        board: &Board,
+        filter: &Filter,
+        sorting: Sorting,
+        shown: bool,
+        inputs_changed: bool,
+        now: DateTime<Utc>,
+    ) {
+        let current = self
+            .parcels_made
+            .is_some_and(|made| made.revision == board.revision());
+        if !shown {
+            // Out of sight, a list that no longer matches the board is
+            // dropped rather than kept up.
+            if !current {
+                self.parcels = Vec::new();
+                self.parcels_made = None;
+            }
             return;
         }
-        self.departures = departures(board, sorting);
-        self.containers = train.map_or_else(Vec::new, |k| containers(board, k));
-        self.holds = holds(board, sorting);
         // Parcels that left the board leave keys that name nothing (or,
-        // once reused, another parcel): recompute at once then.
+        // once reused, another parcel): remake at once then.
         let retired = board.retirements() != self.retirements;
-        let due = self
-            .parcels_at
-            .is_none_or(|at| now - at >= Duration::seconds(1) || now < at);
-        if inputs_changed || due || retired {
-            self.retirements = board.retirements();
+        let remake = match self.parcels_made {
+            None => true,
+            Some(_) if inputs_changed || retired => true,
+            Some(made) => !current && made.due(now),
+        };
+        if remake {
+            let started = Instant::now();
             self.parcels = parcels(board, filter, sorting);
-            self.parcels_at = Some(now);
-            self.revision = Some(board.revision());
+            self.retirements = board.retirements();
+            self.parcels_made = Some(ParcelsMade {
+                at: now,
+                revision: board.revision(),
+                cost: started.elapsed(),
+            });
         }
-        self.inputs = Some(inputs);
     }
 
     /// Forgets everything, so the next refresh recomputes all.
     pub fn invalidate(&mut self) {
         self.revision = None;
         self.inputs = None;
-        self.parcels_at = None;
+        self.parcels_made = None;
     }
 }
 
-fn departures(board: &Board, sorting: Sorting) -> Vec<usize> {
+fn departures(board: &Board, sorting: Sorting) -> Vec<u32> {
     let mut keys = board.departures();
     if sorting.departures == ListSort::Urgency {
         // Trains with parcels in trouble first, departed ones last, each
@@ -316,16 +325,16 @@ fn departures(board: &Board, sorting: Sorting) -> Vec<usize> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys
+    keys.into_iter().map(|k| k as u32).collect()
 }
 
-fn containers(board: &Board, train: usize) -> Vec<usize> {
+fn containers(board: &Board, train: usize) -> Vec<u32> {
     let Some(t) = board.train(train) else {
         return Vec::new();
     };
-    let mut keys = t.containers.keys().to_vec();
+    let mut keys: Vec<u32> = t.containers.keys().to_vec();
     keys.sort_by_key(|k| {
-        let c = board.container(*k).expect("member");
+        let c = board.container(*k as usize).expect("member");
         (
             shed_rank(c),
             c.container.as_ref().and_then(|c| c.position),
@@ -335,51 +344,82 @@ fn containers(board: &Board, train: usize) -> Vec<usize> {
     keys
 }
 
-fn holds(board: &Board, sorting: Sorting) -> Vec<usize> {
-    let mut keys: Vec<usize> = board
-        .flagged()
-        .filter(|(_, p)| p.is_held())
-        .map(|(k, _)| k)
-        .collect();
+fn holds(board: &Board, sorting: Sorting) -> Vec<ParcelKey> {
+    let mut held: Vec<Parcel> = board.held().collect();
     match sorting.holds {
-        ListSort::Urgency => keys.sort_by_key(|k| {
-            let p = board.parcel(*k).expect("listed");
-            (
-                p.assessment.slack.unwrap_or(Duration::MAX),
-                p.declaration_no.to_string(),
-            )
-        }),
-        ListSort::Time => keys.sort_by_key(|k| {
-            let p = board.parcel(*k).expect("listed");
-            (
-                p.hold.as_ref().map(|h| h.placed_at),
-                p.declaration_no.to_string(),
-            )
-        }),
+        ListSort::Urgency => held.sort_by_key(|p| (p.slack().unwrap_or(Duration::MAX), p.number())),
+        ListSort::Time => held.sort_by_key(|p| (p.hold().map(|h| h.placed_at), p.number())),
     }
+    let mut keys: Vec<ParcelKey> = held.iter().map(|p| p.key()).collect();
     if sorting.reversed {
         keys.reverse();
     }
     keys
 }
 
-fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Vec<usize> {
-    let mut rows: Vec<(usize, &Parcel)> =
-        board.parcels().filter(|(_, p)| filter.matches(p)).collect();
-    let number = |p: &Parcel| p.declaration_no.as_str().to_owned();
-    match sorting.parcels {
-        ParcelSort::Urgency => rows.sort_by_cached_key(|(_, p)| (urgency(p), number(p))),
-        ParcelSort::Slack => rows
-            .sort_by_cached_key(|(_, p)| (p.assessment.slack.unwrap_or(Duration::MAX), number(p))),
-        ParcelSort::Stage => rows.sort_by_cached_key(|(_, p)| (Bucket::of(&p.path), number(p))),
-        ParcelSort::Train => rows
-            .sort_by_cached_key(|(_, p)| (p.train_id.clone(), p.container_no.clone(), number(p))),
-        ParcelSort::Container => {
-            rows.sort_by_cached_key(|(_, p)| (p.container_no.clone(), number(p)))
-        }
-        ParcelSort::Declaration => rows.sort_by_cached_key(|(_, p)| number(p)),
+/// Ranks of board keys (a train's or a container's) in the order of their
+/// text, from 1; 0 for none.
+fn ranks<'a>(entries: impl Iterator<Item = (usize, &'a str)>) -> Vec<u32> {
+    let mut named: Vec<(usize, &str)> = entries.collect();
+    named.sort_unstable_by(|a, b| a.1.cmp(b.1));
+    let mut ranks = vec![0; named.iter().map(|(k, _)| k + 1).max().unwrap_or(0)];
+    for (rank, (key, _)) in named.iter().enumerate() {
+        ranks[*key] = rank as u32 + 1;
     }
-    let mut keys: Vec<usize> = rows.into_iter().map(|(k, _)| k).collect();
+    ranks
+}
+
+fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Vec<ParcelKey> {
+    let keys = board.search(filter.query());
+    // Each parcel's place in the order as one 128-bit number (what it is
+    // sorted by, then its inventory number), so sorting a million compares
+    // integers.
+    let slack = |p: &Parcel| -> u128 {
+        p.slack()
+            .map_or(u32::MAX, |s| {
+                (s.num_seconds().clamp(-(1 << 31) + 1, (1 << 31) - 1) + (1 << 31)) as u32
+            })
+            .into()
+    };
+    let number = |p: &Parcel| u128::from(p.number().bits());
+    let (trains, containers) = match sorting.parcels {
+        ParcelSort::Train | ParcelSort::Container => (
+            ranks(board.trains().map(|(k, t)| (k, t.train_id.as_str()))),
+            ranks(
+                board
+                    .containers()
+                    .map(|(k, c)| (k, c.container_no.as_str())),
+            ),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let rank = |ranks: &[u32], key: Option<usize>| -> u128 {
+        key.and_then(|k| ranks.get(k)).copied().unwrap_or(0).into()
+    };
+    let place = |p: &Parcel| -> u128 {
+        match sorting.parcels {
+            ParcelSort::Urgency => {
+                let worst_first = (Risk::ALL.len() - p.risk() as usize) as u128;
+                (worst_first << 96) | (slack(p) << 64) | number(p)
+            }
+            ParcelSort::Slack => (slack(p) << 64) | number(p),
+            ParcelSort::Stage => ((Bucket::of(&p.path()) as u128) << 64) | number(p),
+            ParcelSort::Train => {
+                (rank(&trains, p.train_key()) << 96)
+                    | (rank(&containers, p.container_key()) << 64)
+                    | number(p)
+            }
+            ParcelSort::Container => (rank(&containers, p.container_key()) << 64) | number(p),
+            ParcelSort::Declaration => number(p),
+        }
+    };
+    let placed = crate::parallel::sorted(keys.len(), |range| {
+        keys[range]
+            .iter()
+            .filter_map(|k| board.parcel(*k).map(|p| (place(&p), *k)))
+            .collect()
+    });
+    let mut keys: Vec<ParcelKey> = placed.into_iter().map(|(_, k)| k).collect();
     if sorting.reversed {
         keys.reverse();
     }
@@ -393,8 +433,8 @@ mod tests {
     #[test]
     fn filters_read_fields_and_free_text() {
         let f = Filter::parse("train:X8017 risk:at-risk 义乌").unwrap();
-        assert_eq!(f.terms.len(), 3);
-        assert_eq!(f.terms[1], Term::Risk(Risk::AtRisk));
+        assert_eq!(f.query().terms().len(), 3);
+        assert_eq!(f.query().terms()[1], Term::Risk(Risk::AtRisk));
         assert_eq!(f.text(), "train:X8017 risk:at-risk 义乌");
         assert!(Filter::parse("colour:red").unwrap_err().contains("colour"));
         assert!(

@@ -125,25 +125,60 @@ impl Durations {
     }
 }
 
+/// The quantiles a step's durations are compared at to tell whether they
+/// moved: the middle, the projection's, and the long tail.
+fn profile(d: &Durations, quantile: f64) -> [i64; 3] {
+    [d.typical(0.5), d.typical(quantile), d.typical(0.95)]
+}
+
+/// Whether a quantile moved enough for the verdicts to be worth redoing:
+/// by a twentieth of it, and at least by `floor` milliseconds.
+fn moved(old: i64, new: i64, floor: i64) -> bool {
+    (new - old).abs() >= (old.abs() / 20).max(floor)
+}
+
+/// The least move of a quantile that calls for judging every parcel again,
+/// unless set (see [`Estimates::with_tolerance`]).
+const TOLERANCE: Duration = Duration::seconds(30);
+
 /// Learned durations of every step.
 #[derive(Debug, Clone)]
 pub struct Estimates {
     steps: Vec<Durations>,
     quantile: f64,
     dirty: bool,
+    /// Each step's profile when the verdicts last took it in.
+    taken_in: Vec<[i64; 3]>,
+    /// The least move of a quantile worth judging again for, ms.
+    tolerance: i64,
 }
 
 impl Estimates {
     /// Starts from the priors; projections use the `quantile` (e.g. 0.8:
     /// four parcels in five are done sooner).
     pub fn new(priors: impl Fn(Step) -> Duration, quantile: f64) -> Self {
+        let steps: Vec<Durations> = Step::ALL
+            .iter()
+            .map(|s| Durations::new(priors(*s)))
+            .collect();
+        let quantile = quantile.clamp(0.5, 0.99);
+        let taken_in = steps.iter().map(|d| profile(d, quantile)).collect();
         Estimates {
-            steps: Step::ALL
-                .iter()
-                .map(|s| Durations::new(priors(*s)))
-                .collect(),
-            quantile: quantile.clamp(0.5, 0.99),
+            steps,
+            quantile,
             dirty: false,
+            taken_in,
+            tolerance: TOLERANCE.num_milliseconds(),
+        }
+    }
+
+    /// The same, telling of learned durations only once a quantile moved
+    /// by at least `floor` (and a twentieth): verdicts are judged against
+    /// margins of minutes.
+    pub fn with_tolerance(self, floor: Duration) -> Self {
+        Estimates {
+            tolerance: floor.num_milliseconds().max(1),
+            ..self
         }
     }
 
@@ -159,7 +194,9 @@ impl Estimates {
     }
 
     /// Takes in the observations recorded since the last refresh; returns
-    /// whether anything changed.
+    /// whether the durations moved enough since they last did to be worth
+    /// judging every parcel again (see [`moved`]): a steady stream of
+    /// observations that changes nothing costs nothing.
     pub fn refresh(&mut self) -> bool {
         if !self.dirty {
             return false;
@@ -168,7 +205,20 @@ impl Estimates {
             step.refresh();
         }
         self.dirty = false;
-        true
+        let now: Vec<[i64; 3]> = self
+            .steps
+            .iter()
+            .map(|d| profile(d, self.quantile))
+            .collect();
+        let changed = now.iter().zip(&self.taken_in).any(|(new, old)| {
+            new.iter()
+                .zip(old)
+                .any(|(n, o)| moved(*o, *n, self.tolerance))
+        });
+        if changed {
+            self.taken_in = now;
+        }
+        changed
     }
 
     /// How long the step usually takes (the projection quantile).

@@ -83,7 +83,7 @@ impl Risk {
     }
 }
 /// Where a parcel is on the customs side, with since when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CustomsPhase {
     /// Being filed (1, 2, 3).
     Filing { since: DateTime<Utc> },
@@ -115,7 +115,7 @@ pub enum Cutoff {
 }
 
 /// What holds a parcel back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Blocker {
     /// Its container, as the shed sees it.
     Shed(ShedOutlook),
@@ -128,7 +128,7 @@ pub enum Blocker {
 }
 
 /// Why a parcel is not on track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// On track.
     None,
@@ -164,7 +164,7 @@ pub enum Reason {
 }
 
 /// A hold reason kept without its text (`Copy`, for reasons).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HoldReasonCode(pub u8);
 
 impl HoldReasonCode {
@@ -697,6 +697,26 @@ mod tests {
             e.remaining(Step::Review, Duration::minutes(40)),
             Duration::seconds(96)
         );
+    }
+
+    #[test]
+    fn only_durations_that_moved_call_for_judging_every_parcel_again() {
+        let mut e = priors();
+        for minutes in 1..=20 {
+            e.observe(Step::Review, Duration::minutes(minutes));
+        }
+        assert!(e.refresh(), "learned: the prior is replaced");
+        // The same again: the quantiles stay where they were.
+        for minutes in 1..=20 {
+            e.observe(Step::Review, Duration::minutes(minutes));
+        }
+        assert!(!e.refresh(), "nothing moved");
+        assert_eq!(e.samples(Step::Review), 40);
+        for _ in 0..40 {
+            e.observe(Step::Review, Duration::minutes(30));
+        }
+        assert!(e.refresh(), "reviews take longer now");
+        assert_eq!(e.typical(Step::Review), Duration::minutes(30));
     }
 
     #[test]

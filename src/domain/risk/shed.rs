@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::estimates::{Estimates, Step};
 
 /// The shed's projection for a parcel's container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ShedOutlook {
     /// The railway does not know the container (yet).
     UnknownContainer,

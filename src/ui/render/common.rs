@@ -72,11 +72,11 @@ pub fn risk_cell(risk: Risk, app: &App) -> Cell<'static> {
 /// way.
 pub fn stage_cells(p: &Parcel, app: &App, width: usize) -> Line<'static> {
     let theme = &app.options.theme;
-    let spans_of = app.board.stage_times(p);
+    let spans_of = p.stage_times();
     let now = app.shown_at();
     let mut spans = Vec::new();
     for (i, stage) in Stage::ALL.into_iter().enumerate() {
-        let state = p.path.state(stage);
+        let state = p.path().state(stage);
         let mut text = theme.stage_glyph(state).to_owned();
         if state == StageState::Blocked && p.is_held() && stage == Stage::Inspection {
             text = "H".to_owned();
@@ -131,30 +131,76 @@ pub fn progress_bar(tally: &Tally, width: usize, theme: &Theme) -> Line<'static>
 }
 
 /// Counts by risk as short words, for rows: `3! 1✗ 2H 5~`.
-pub fn risk_counts(tally: &Tally, theme: &Theme) -> Line<'static> {
-    let mut spans = Vec::new();
-    for risk in [Risk::Late, Risk::AtRisk, Risk::Held, Risk::Watch] {
-        let n = tally.with_risk(risk);
-        if n > 0 {
-            spans.push(Span::styled(
-                format!("{n}{}", theme.risk_mark(risk)),
-                theme.risk(risk),
-            ));
-            spans.push(Span::raw(" "));
-        }
-    }
-    if spans.is_empty() {
-        spans.push(Span::styled(
+pub fn risk_counts(tally: &Tally, theme: &Theme, width: usize) -> Line<'static> {
+    let counts: Vec<(u32, Risk)> = [Risk::Late, Risk::AtRisk, Risk::Held, Risk::Watch]
+        .into_iter()
+        .map(|risk| (tally.with_risk(risk), risk))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    if counts.is_empty() {
+        return Line::from(Span::styled(
             theme.glyphs.done.to_owned(),
             theme.risk(Risk::OnTrack),
         ));
     }
+    // Exact counts if they fit, else abbreviated (12.3k), else the most
+    // urgent ones that fit and a mark that more follow.
+    let texts = |short: bool| -> Vec<String> {
+        counts
+            .iter()
+            .map(|(n, risk)| {
+                let n = if short {
+                    short_count(*n)
+                } else {
+                    n.to_string()
+                };
+                format!("{n}{}", theme.risk_mark(*risk))
+            })
+            .collect()
+    };
+    let columns = |texts: &[String]| -> usize {
+        texts
+            .iter()
+            .map(|t| crate::domain::text::width(t) + 1)
+            .sum::<usize>()
+            - 1
+    };
+    let mut shown = texts(false);
+    if columns(&shown) > width {
+        shown = texts(true);
+    }
+    let mut cut = false;
+    while shown.len() > 1 && columns(&shown) + usize::from(cut) * 2 > width {
+        shown.pop();
+        cut = true;
+    }
+    let mut spans = Vec::new();
+    for (text, (_, risk)) in shown.into_iter().zip(&counts) {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(text, theme.risk(*risk)));
+    }
+    if cut {
+        spans.push(Span::styled(" …", theme.dim));
+    }
     Line::from(spans)
+}
+
+/// A count in at most five characters: exact below ten thousand, then
+/// 12.3k, 123k, 1.2M.
+pub fn short_count(n: u32) -> String {
+    match n {
+        0..10_000 => n.to_string(),
+        10_000..100_000 => format!("{:.1}k", f64::from(n) / 1000.0),
+        100_000..1_000_000 => format!("{}k", n / 1000),
+        _ => format!("{:.1}M", f64::from(n) / 1_000_000.0),
+    }
 }
 
 /// A tally's parcels and their counts by risk: `282 parcels  1✗ 4! 2H`.
 pub fn tally_line(tally: &Tally, words: &Labels, theme: &Theme) -> Line<'static> {
-    let mut line = risk_counts(tally, theme);
+    let mut line = risk_counts(tally, theme, usize::MAX);
     line.spans.insert(
         0,
         styled(
@@ -218,6 +264,46 @@ pub fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_shorten_to_five_characters() {
+        assert_eq!(short_count(9_999), "9999");
+        assert_eq!(short_count(12_345), "12.3k");
+        assert_eq!(short_count(286_412), "286k");
+        assert_eq!(short_count(1_012_898), "1.0M");
+    }
+
+    #[test]
+    fn risk_counts_fit_their_column_whatever_the_counts() {
+        let theme = Theme::new(crate::ui::theme::ThemeName::Default, true, true);
+        let text = |tally: &Tally, width: usize| -> String {
+            risk_counts(tally, &theme, width)
+                .spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect()
+        };
+        let small = Tally {
+            parcels: 30,
+            risk: [20, 6, 2, 1, 1],
+            ..Tally::default()
+        };
+        let port = Tally {
+            parcels: 900_000,
+            risk: [500_000, 286_412, 91_603, 12_345, 9_640],
+            ..Tally::default()
+        };
+        assert_eq!(text(&small, 27), "1x 2! 1H 6~");
+        // Exact where they fit, abbreviated where not.
+        assert_eq!(text(&port, 27), "12345x 91603! 9640H 286412~");
+        assert_eq!(text(&port, 25), "12.3kx 91.6k! 9640H 286k~");
+        let narrow = text(&port, 16);
+        assert!(crate::domain::text::width(&narrow) <= 16, "{narrow}");
+        assert!(
+            narrow.starts_with("12.3kx") && narrow.ends_with('…'),
+            "{narrow}"
+        );
+    }
 
     #[test]
     fn short_durations_fit_a_column() {

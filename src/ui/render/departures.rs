@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row};
 
-use super::common::{countdown_span, progress_bar, risk_counts, styled, table, words};
+use super::common::{countdown_span, progress_bar, risk_counts, short_count, styled, table, words};
 use crate::board::{Board, TrainEntry};
 use crate::domain::TransshipmentStatus;
 use crate::domain::text::fit;
@@ -18,7 +18,7 @@ use crate::ui::theme::Theme;
 pub fn shed_counts(board: &Board, train: &TrainEntry) -> (usize, usize, usize, usize) {
     let mut counts = (0, 0, 0, train.containers.len());
     for key in train.containers.keys() {
-        match board.container(*key).and_then(|c| c.shed_status()) {
+        match board.container(*key as usize).and_then(|c| c.shed_status()) {
             Some(TransshipmentStatus::Queued) => counts.0 += 1,
             Some(TransshipmentStatus::InProgress) => counts.1 += 1,
             Some(TransshipmentStatus::Done) => counts.2 += 1,
@@ -37,6 +37,11 @@ fn shed_line(board: &Board, train: &TrainEntry, theme: &Theme) -> Line<'static> 
     ))
 }
 
+/// Columns of the risk counts: four six-digit counts abbreviated
+/// (`12.3k~`) fit the wide board; the narrow one shows the most urgent.
+const RISK_WIDE: u16 = 27;
+const RISK_NARROW: u16 = 16;
+
 /// Draws the departures board.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.options.theme;
@@ -53,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Length(19),
             Constraint::Fill(1),
             Constraint::Length(7),
-            Constraint::Length(16),
+            Constraint::Length(RISK_WIDE),
             Constraint::Length(15),
         ]
     } else {
@@ -62,7 +67,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Length(15),
             Constraint::Fill(1),
             Constraint::Length(7),
-            Constraint::Length(14),
+            Constraint::Length(RISK_NARROW),
         ]
     };
     let header = if wide {
@@ -87,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .clamp(4, 60);
     let list = &app.views.departures;
     let row = |i: usize| -> Row<'static> {
-        let Some(t) = app.board.train(list[i]) else {
+        let Some(t) = app.board.train(list[i] as usize) else {
             return Row::new(Vec::<Cell>::new());
         };
         let Some(train) = &t.train else {
@@ -117,8 +122,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ])));
         }
         cells.push(Cell::from(progress_bar(&t.tally, bar_width, theme)));
-        cells.push(Cell::from(t.tally.parcels.to_string()));
-        cells.push(Cell::from(risk_counts(&t.tally, theme)));
+        cells.push(Cell::from(short_count(t.tally.parcels)));
+        let risk_width = if wide { RISK_WIDE } else { RISK_NARROW };
+        cells.push(Cell::from(risk_counts(&t.tally, theme, risk_width.into())));
         if wide {
             cells.push(Cell::from(shed_line(&app.board, t, theme)));
         }

@@ -49,9 +49,9 @@ fn happened(what: &Happened, lang: Lang) -> (String, bool) {
             format!("{}: {}", pick("held", "扣留"), reason.label(lang)),
             true,
         ),
-        Happened::HoldUpdated { by, version } => (
+        Happened::HoldUpdated { by } => (
             format!(
-                "{} {} (v{version})",
+                "{} {}",
                 pick("hold updated by", "扣留更新"),
                 by.as_deref().map_or_else(|| "-".to_owned(), str::to_owned)
             ),
@@ -92,12 +92,12 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let a = &p.assessment;
+    let a = &p.assessment();
     let mut lines = vec![
         Line::from(vec![
-            styled(format!("{}  ", p.declaration_no), theme.title),
+            styled(format!("{}  ", p.declaration_no()), theme.title),
             styled(
-                format!("{} {}", p.status.code(), p.status.label(lang)),
+                format!("{} {}", p.status().code(), p.status().label(lang)),
                 theme.normal,
             ),
         ]),
@@ -119,9 +119,9 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         Line::default(),
     ];
     // The path: each stage with its state and times.
-    let times = app.board.stage_times(p);
+    let times = p.stage_times();
     for (i, stage) in Stage::ALL.into_iter().enumerate() {
-        let state = p.path.state(stage);
+        let state = p.path().state(stage);
         // A stage not started has no times, whatever came before it.
         let span = if state == StageState::NotStarted {
             crate::board::parcel::Span::default()
@@ -150,11 +150,11 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         ]));
     }
     lines.push(Line::default());
-    let d = &p.particulars;
+    let d = &p.particulars();
     lines.push(field(w.waybill, d.waybill_no.to_string(), app));
     lines.push(field(
         w.enterprise,
-        format!("{} ({})", &d.ebc.1, &d.ebc.0),
+        format!("{} ({})", &d.ebc_name, &d.ebc_code),
         app,
     ));
     if let Some((code, name)) = &d.logistics {
@@ -171,7 +171,7 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         d.procedure.label(lang)
     );
     lines.push(field("", route, app));
-    let train = match app.board.train_of(p).and_then(|t| t.train.as_ref()) {
+    let train = match p.train().and_then(|t| t.train.as_ref()) {
         Some(t) => format!(
             "{} · {} {}",
             &t.train_id,
@@ -180,12 +180,12 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         ),
         None => format!(
             "{} ({})",
-            p.train_id.as_deref().map_or("-".to_owned(), str::to_owned),
+            p.train_id().map_or("-".to_owned(), |t| t.to_string()),
             w.not_known
         ),
     };
     lines.push(field(w.train, train, app));
-    let container = app.board.container_of(p);
+    let container = p.container();
     let shed = container
         .and_then(|c| c.container.as_ref())
         .map(|c| {
@@ -204,9 +204,7 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         w.container,
         format!(
             "{} · {shed}",
-            p.container_no
-                .as_deref()
-                .map_or("-".to_owned(), str::to_owned)
+            p.container_no().map_or("-".to_owned(), |c| c.to_string())
         ),
         app,
     ));
@@ -217,7 +215,11 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
             .map_or(String::new(), |kg| format!(" · {} {} kg", w.weight, kg));
         lines.push(field(
             w.value,
-            format!("{} {}{weight}", value, currency),
+            format!(
+                "{} {}{weight}",
+                value,
+                currency.as_deref().unwrap_or_default()
+            ),
             app,
         ));
     }
@@ -252,7 +254,7 @@ fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let Some(hold) = p.hold.as_deref() else {
+    let Some(hold) = p.hold() else {
         return vec![Line::from(styled(w.none, theme.dim))];
     };
     let mut lines = vec![
@@ -296,7 +298,7 @@ fn hold_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
 
 fn goods_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     let theme = &app.options.theme;
-    p.particulars
+    p.particulars()
         .goods
         .iter()
         .enumerate()
@@ -322,11 +324,12 @@ fn goods_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
 fn timeline(p: &Parcel, app: &App) -> Vec<Line<'static>> {
     let theme = &app.options.theme;
     let lang = app.options.lang;
-    let mut moments: Vec<&Moment> = p.timeline.iter().collect();
-    if let Some(c) = app.board.container_of(p) {
+    let own = p.timeline();
+    let mut moments: Vec<&Moment> = own.iter().collect();
+    if let Some(c) = p.container() {
         moments.extend(c.timeline.iter());
     }
-    moments.sort_by_key(|m| m.at);
+    moments.sort_by_key(|m| m.at.timestamp());
     moments
         .into_iter()
         .rev()
@@ -361,12 +364,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let title = |s: &str| Line::from(styled(format!(" {s} "), theme.title));
-    let mut left = summary(p, app);
+    let mut left = summary(&p, app);
     left.push(Line::default());
     left.push(title(w.hold));
-    left.extend(hold_lines(p, app));
+    left.extend(hold_lines(&p, app));
     // This terminal's actions on the parcel, newest first.
-    let mine = app.outbox.about(p.declaration_no.as_str());
+    let mine = app.outbox.about(p.declaration_no().as_str());
     if !mine.is_empty() {
         left.push(Line::default());
         left.push(title(w.mine));
@@ -409,10 +412,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     let mut right = vec![title(w.goods)];
-    right.extend(goods_lines(p, app));
+    right.extend(goods_lines(&p, app));
     right.push(Line::default());
     right.push(title(w.timeline));
-    right.extend(timeline(p, app));
+    right.extend(timeline(&p, app));
     let scroll = (app.detail_scroll, 0);
     if area.width >= 120 {
         let [a, b] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])

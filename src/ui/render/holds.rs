@@ -54,9 +54,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let Some(p) = app.board.parcel(list[i]) else {
             return Row::new(Vec::<Cell>::new());
         };
-        let hold = p.hold.as_deref();
+        let hold = p.hold();
         let reason = hold.map_or_else(
-            || p.status.label(lang).into_owned(),
+            || p.status().label(lang).into_owned(),
             |h| h.reason_code.label(lang).into_owned(),
         );
         let claimed = hold
@@ -75,9 +75,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 if h.defer_requested { "D" } else { "·" }
             )
         });
-        let cutoff = app
-            .board
-            .train_of(p)
+        let cutoff = p
+            .train()
             .and_then(|t| t.train.as_ref())
             .map(|t| t.cutoffs.customs_release);
         let cutoff_cell = match cutoff {
@@ -85,9 +84,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             None => Cell::from(w.not_known),
         };
         let mut cells =
-            vec![Cell::from(p.declaration_no.to_string()).style(theme.risk(Risk::Held))];
+            vec![Cell::from(p.declaration_no().to_string()).style(theme.risk(Risk::Held))];
         if wide {
-            cells.push(Cell::from(fit(p.train_id.as_deref().unwrap_or("-"), 15)));
+            cells.push(Cell::from(fit(p.train_id().map_or("-", AsRef::as_ref), 15)));
         }
         cells.push(Cell::from(fit(&reason, 26)));
         if wide {
@@ -97,11 +96,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         cells.push(Cell::from(claimed).style(claimed_style));
         cells.push(cutoff_cell);
         if wide {
-            cells.push(Cell::from(slack_text(p.assessment.slack)));
+            cells.push(Cell::from(slack_text(p.assessment().slack)));
         }
         // Narrow: where this terminal's action stands, as a mark beside
         // the flags.
-        let mine = super::triage_state(app, p.declaration_no.as_str());
+        let mine = super::triage_state(app, p.declaration_no().as_str());
         cells.push(match (&mine, wide) {
             (Some(state), false) => {
                 Cell::from(format!("{flags} {}", state.mark)).style(state.style)

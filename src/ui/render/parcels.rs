@@ -78,21 +78,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let Some(p) = app.board.parcel(list[i]) else {
             return Row::new(Vec::<Cell>::new());
         };
-        let a = &p.assessment;
+        let a = &p.assessment();
         let reason = if a.risk.is_flagged() {
             a.reason.text(now, lang)
         } else {
             String::new()
         };
-        let mut cells = vec![Cell::from(p.declaration_no.to_string())];
+        let mut cells = vec![Cell::from(p.declaration_no().to_string())];
         if wide {
-            cells.push(Cell::from(fit(p.train_id.as_deref().unwrap_or("-"), 15)));
+            cells.push(Cell::from(fit(p.train_id().map_or("-", AsRef::as_ref), 15)));
             cells.push(Cell::from(fit(
-                p.container_no.as_deref().unwrap_or("-"),
+                p.container_no().map_or("-", AsRef::as_ref),
                 11,
             )));
         }
-        cells.push(Cell::from(stage_cells(p, app, cell)));
+        cells.push(Cell::from(stage_cells(&p, app, cell)));
         cells.push(Cell::from(slack_text(a.slack)).style(theme.risk(a.risk)));
         cells.push(risk_cell(a.risk, app));
         cells.push(Cell::from(fit(&reason, 200)));

@@ -155,7 +155,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     };
     let containers = &app.views.containers;
     let row = |i: usize| -> Row<'static> {
-        let Some(c) = app.board.container(containers[i]) else {
+        let Some(c) = app.board.container(containers[i] as usize) else {
             return Row::new(Vec::<Cell>::new());
         };
         let shed = fit(&shed_text(c, app), 40);
@@ -192,7 +192,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         if wide {
             cells.push(Cell::from(c.tally.parcels.to_string()));
         }
-        cells.push(Cell::from(risk_counts(&c.tally, theme)));
+        let risk_width = if wide { 14 } else { 12 };
+        cells.push(Cell::from(risk_counts(&c.tally, theme, risk_width)));
         Row::new(cells)
     };
     let title = Line::from(styled(

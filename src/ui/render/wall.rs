@@ -15,7 +15,9 @@ use super::common::{countdown, risk_cell, styled, table, tally_line, words};
 use super::header::{feed_alarm, troubled_feeds};
 use super::parcels::slack_text;
 use super::{bigtext, departures, holds};
+use crate::board::parcel::Parcel;
 use crate::domain::Risk;
+use crate::domain::risk::{Assessment, Reason};
 use crate::domain::text::fit;
 use crate::ui::app::{App, WallPage};
 
@@ -104,40 +106,32 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
 
     // The train's parcels in trouble, worst first, one row per container
     // and reason (a wall is read from across the room, not scrolled).
-    let mut keys: Vec<usize> = entry
+    let mut flagged: Vec<Parcel> = entry
         .parcels
         .keys()
         .iter()
-        .copied()
-        .filter(|k| {
-            app.board
-                .parcel(*k)
-                .is_some_and(|p| p.assessment.risk.is_flagged())
-        })
+        .filter_map(|k| app.board.parcel(*k))
+        .filter(|p| p.risk().is_flagged())
         .collect();
-    keys.sort_by_cached_key(|k| {
-        let p = app.board.parcel(*k).expect("member");
-        let a = &p.assessment;
+    flagged.sort_by_cached_key(|p| {
         (
-            std::cmp::Reverse(a.risk),
-            a.slack.unwrap_or(Duration::MAX),
-            &p.declaration_no,
+            std::cmp::Reverse(p.risk()),
+            p.slack().unwrap_or(Duration::MAX),
+            p.number(),
         )
     });
     // Parcels join the first group of their reason, container and risk,
     // but for held ones, which always start their own.
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    let mut first_group: HashMap<(String, Option<&str>, Risk), usize> = HashMap::new();
-    for key in keys {
-        let p = app.board.parcel(key).expect("member");
-        let a = &p.assessment;
-        let kind = (a.reason.text(now, lang), p.container_no.as_deref(), a.risk);
-        match first_group.entry(kind) {
-            Entry::Occupied(first) if !p.is_held() => groups[*first.get()].1 += 1,
-            Entry::Occupied(_) => groups.push((key, 1)),
+    let mut groups: Vec<(Parcel, Assessment, usize)> = Vec::new();
+    let mut first_group: HashMap<(Reason, Option<usize>, Risk), usize> = HashMap::new();
+    for p in flagged {
+        let a = p.assessment();
+        match first_group.entry((a.reason, p.container_key(), a.risk)) {
+            Entry::Occupied(first) if !p.is_held() => groups[*first.get()].2 += 1,
+            Entry::Occupied(_) => groups.push((p, a, 1)),
             Entry::Vacant(first) => {
                 first.insert(groups.len());
-                groups.push((key, 1));
+                groups.push((p, a, 1));
             }
         }
     }
@@ -149,17 +143,16 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         Constraint::Fill(1),
     ];
     let row = |i: usize| -> Row<'static> {
-        let (key, count) = groups[i];
-        let p = app.board.parcel(key).expect("member");
-        let a = &p.assessment;
+        let (p, a, count) = &groups[i];
+        let count = *count;
         let who = if count > 1 {
-            format!("{} +{}", p.declaration_no, count - 1)
+            format!("{} +{}", p.declaration_no(), count - 1)
         } else {
-            p.declaration_no.to_string()
+            p.declaration_no().to_string()
         };
         Row::new(vec![
             Cell::from(who),
-            Cell::from(fit(p.container_no.as_deref().unwrap_or("-"), 11)),
+            Cell::from(fit(p.container_no().map_or("-", AsRef::as_ref), 11)),
             Cell::from(slack_text(a.slack)).style(theme.risk(a.risk)),
             risk_cell(a.risk, app),
             Cell::from(fit(&a.reason.text(now, lang), 200)),
