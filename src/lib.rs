@@ -14,3 +14,7 @@ pub mod sim;
 pub mod status;
 pub mod triage;
 pub mod ui;
+
+/// The checks each module makes of its own words in the settings (the
+/// config module knows none of them), for [`config::Config::load`].
+pub const SETTINGS_CHECKS: &[config::Check] = &[ui::settings::check];

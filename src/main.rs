@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use greenchannel::SETTINGS_CHECKS;
 use greenchannel::board::Board;
 use greenchannel::cli;
 use greenchannel::config::Config;
@@ -17,8 +18,6 @@ use greenchannel::sim::{self, SimConfig};
 use greenchannel::status::{FeedRead, StatusReport};
 use greenchannel::triage::journal;
 use greenchannel::triage::sender::SendPolicy;
-use greenchannel::ui::theme::ThemeName;
-use greenchannel::ui::zone::Zone;
 use greenchannel::ui::{self, Display};
 
 /// Live board of cross-border e-commerce parcels at the Alashankou rail
@@ -212,10 +211,10 @@ impl ShowArgs {
     /// The display from the settings and these flags.
     fn display(&self, config: &Config) -> Result<Display> {
         let theme_name = self.theme.as_deref().unwrap_or(&config.ui.theme);
-        let theme = ThemeName::parse(theme_name)
+        let theme = ui::settings::theme(theme_name)
             .ok_or_else(|| eyre!("--theme {theme_name}? default, truecolor, light, mono"))?;
         let zone_name = self.tz.as_deref().unwrap_or(&config.ui.tz);
-        let zone = Zone::parse(zone_name)
+        let zone = ui::settings::zone(zone_name)
             .ok_or_else(|| eyre!("--tz {zone_name}? beijing, xinjiang, almaty, tashkent, utc"))?;
         let lang = match self.lang.as_deref() {
             Some("en") => Lang::En,
@@ -280,14 +279,14 @@ struct FeedArgs {
 
 impl FeedArgs {
     fn config(&self) -> Result<Config> {
-        let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+        let mut config = Config::load(self.config.as_deref(), std::env::vars(), SETTINGS_CHECKS)?;
         if let Some(url) = &self.railway_url {
             config.railway.url = url.clone();
         }
         if let Some(url) = &self.customs_url {
             config.customs.url = url.clone();
         }
-        config.validate()?;
+        config.validate(SETTINGS_CHECKS)?;
         Ok(config)
     }
 }
@@ -314,7 +313,7 @@ impl StatusArgs {
         let mut config = self.feeds.config()?;
         if let Some(seconds) = self.deadline {
             config.status.deadline_seconds = seconds;
-            config.validate()?;
+            config.validate(SETTINGS_CHECKS)?;
         }
         Ok(config)
     }
@@ -686,7 +685,7 @@ async fn show_board(
     customs: feeds::client::ApiClient,
     journal_dir: Option<&Path>,
 ) -> Result<()> {
-    let keymap = config.keymap().map_err(|e| eyre!(e))?;
+    let keymap = ui::settings::keymap(config).map_err(|e| eyre!(e))?;
     ui::run(config, display, keymap, railway, customs, journal_dir).await?;
     Ok(())
 }
@@ -701,11 +700,11 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     let start = scenario_start(args.start.as_deref())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let running = sim::spawn(&sim_config, start, false, listener)?;
-    let mut config = Config::load(args.config.as_deref(), std::env::vars())?
+    let mut config = Config::load(args.config.as_deref(), std::env::vars(), SETTINGS_CHECKS)?
         .compressed(sim_config.time_compression);
     config.railway.url = running.railway_url();
     config.customs.url = running.customs_url();
-    config.validate()?;
+    config.validate(SETTINGS_CHECKS)?;
     let display = args.show.display(&config)?;
     // The demo's own tokens: a wall or read-only board signs in as viewer.
     let customs_token = if display.wall || display.read_only {

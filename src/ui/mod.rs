@@ -8,6 +8,7 @@ pub mod app;
 pub mod keymap;
 pub mod labels;
 pub mod render;
+pub mod settings;
 pub mod theme;
 pub mod views;
 pub mod zone;
