@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: the upstream APIs (here [`sim`], the simulator) →
 //! events → board state → view. [`domain`] holds the pure model every other
-//! module depends on.
+//! module depends on; [`station`] keeps a board going.
 
 pub mod board;
 pub mod cli;
@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod feeds;
 pub mod sim;
+pub mod station;
 pub mod status;
 pub mod triage;
 pub mod ui;

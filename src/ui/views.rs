@@ -1,8 +1,9 @@
 //! Lists derived from the board for each screen (departures, a train's
 //! containers, parcels, holds), filtered and sorted. They are recomputed
 //! only when the board or the filter or sort changed, and the parcel list
-//! (which may hold a million rows) at most once a second while the feeds
-//! stream, so drawing never scans the whole board.
+//! (which may hold a million rows) only while the Parcels screen is shown
+//! and at most once a second while the feeds stream, so drawing never
+//! scans the whole board and a session elsewhere holds no copy of it.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -243,56 +244,117 @@ pub fn shed_rank(c: &ContainerEntry) -> u8 {
     }
 }
 
+/// Board keys in a list, four bytes each: the list of a million parcels
+/// is 4 MB.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys(Vec<u32>);
+
+impl Keys {
+    /// A list without rows.
+    pub const EMPTY: Keys = Keys(Vec::new());
+
+    /// Rows in the list.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The key on a row.
+    pub fn get(&self, row: usize) -> Option<usize> {
+        self.0.get(row).map(|k| *k as usize)
+    }
+
+    /// The keys, in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().map(|k| *k as usize)
+    }
+
+    /// The row of a key.
+    pub fn position(&self, key: usize) -> Option<usize> {
+        self.iter().position(|k| k == key)
+    }
+}
+
+impl FromIterator<usize> for Keys {
+    /// Board keys fit in 32 bits: the board holds at most a few million
+    /// objects (a snapshot is bounded by `MAX_SNAPSHOT_OBJECTS`).
+    fn from_iter<I: IntoIterator<Item = usize>>(keys: I) -> Keys {
+        Keys(
+            keys.into_iter()
+                .filter_map(|k| u32::try_from(k).ok())
+                .collect(),
+        )
+    }
+}
+
+/// What a session's lists are made of, besides the board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    /// The parcel filter.
+    pub filter: Filter,
+    /// How the lists are sorted.
+    pub sorting: Sorting,
+    /// The train whose containers are listed.
+    pub train: Option<usize>,
+    /// Whether the parcel list is wanted (its screen is shown).
+    pub parcels: bool,
+}
+
 /// The lists of every screen, as of a board revision.
 #[derive(Debug, Default)]
 pub struct Views {
     /// Train keys for the departures board.
-    pub departures: Vec<usize>,
+    pub departures: Keys,
     /// Container keys of the open train.
-    pub containers: Vec<usize>,
-    /// Parcel keys passing the filter, sorted.
-    pub parcels: Vec<usize>,
+    pub containers: Keys,
+    /// Parcel keys passing the filter, sorted; empty unless wanted.
+    pub parcels: Keys,
     /// Held parcel keys, sorted.
-    pub holds: Vec<usize>,
+    pub holds: Keys,
     revision: Option<u64>,
     retirements: u64,
-    inputs: Option<(Filter, Sorting, Option<usize>)>,
+    inputs: Option<Inputs>,
     parcels_at: Option<DateTime<Utc>>,
 }
 
 impl Views {
-    /// Brings the lists up to the board, the filter and the sort. The
-    /// parcel list waits up to a second for a moving board.
-    pub fn refresh(
-        &mut self,
-        board: &Board,
-        filter: &Filter,
-        sorting: Sorting,
-        train: Option<usize>,
-        now: DateTime<Utc>,
-    ) {
-        let inputs = (filter.clone(), sorting, train);
-        let inputs_changed = self.inputs.as_ref() != Some(&inputs);
-        let board_changed = self.revision != Some(board.revision());
-        if !inputs_changed && !board_changed {
-            return;
-        }
-        self.departures = departures(board, sorting);
-        self.containers = train.map_or_else(Vec::new, |k| containers(board, k));
-        self.holds = holds(board, sorting);
+    /// Brings the lists up to the board and the inputs. The parcel list
+    /// waits up to a second for a moving board, and is let go when not
+    /// wanted. `still`: a board that moved on is not followed (a frozen
+    /// display), unless parcels left it.
+    pub fn refresh(&mut self, board: &Board, inputs: &Inputs, now: DateTime<Utc>, still: bool) {
+        let inputs_changed = self.inputs.as_ref() != Some(inputs);
         // Parcels that left the board leave keys that name nothing (or,
         // once reused, another parcel): recompute at once then.
         let retired = board.retirements() != self.retirements;
+        let board_changed = self.revision != Some(board.revision()) && (!still || retired);
+        if !inputs_changed && !board_changed {
+            return;
+        }
+        let sorting = inputs.sorting;
+        self.departures = departures(board, sorting);
+        self.containers = inputs
+            .train
+            .map_or_else(Keys::default, |k| containers(board, k));
+        self.holds = holds(board, sorting);
         let due = self
             .parcels_at
             .is_none_or(|at| now - at >= Duration::seconds(1) || now < at);
-        if inputs_changed || due || retired {
-            self.retirements = board.retirements();
-            self.parcels = parcels(board, filter, sorting);
+        if !inputs.parcels {
+            self.parcels = Keys::default();
+            self.parcels_at = None;
+            self.revision = Some(board.revision());
+        } else if inputs_changed || due || retired {
+            self.parcels = parcels(board, &inputs.filter, sorting);
             self.parcels_at = Some(now);
             self.revision = Some(board.revision());
         }
-        self.inputs = Some(inputs);
+        self.retirements = board.retirements();
+        self.inputs = Some(inputs.clone());
     }
 
     /// Forgets everything, so the next refresh recomputes all.
@@ -303,7 +365,7 @@ impl Views {
     }
 }
 
-fn departures(board: &Board, sorting: Sorting) -> Vec<usize> {
+fn departures(board: &Board, sorting: Sorting) -> Keys {
     let mut keys = board.departures();
     if sorting.departures == ListSort::Urgency {
         // Trains with parcels in trouble first, departed ones last, each
@@ -316,12 +378,12 @@ fn departures(board: &Board, sorting: Sorting) -> Vec<usize> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys
+    keys.into_iter().collect()
 }
 
-fn containers(board: &Board, train: usize) -> Vec<usize> {
+fn containers(board: &Board, train: usize) -> Keys {
     let Some(t) = board.train(train) else {
-        return Vec::new();
+        return Keys::default();
     };
     let mut keys = t.containers.keys().to_vec();
     keys.sort_by_key(|k| {
@@ -332,10 +394,10 @@ fn containers(board: &Board, train: usize) -> Vec<usize> {
             c.container_no.clone(),
         )
     });
-    keys
+    keys.into_iter().collect()
 }
 
-fn holds(board: &Board, sorting: Sorting) -> Vec<usize> {
+fn holds(board: &Board, sorting: Sorting) -> Keys {
     let mut keys: Vec<usize> = board
         .flagged()
         .filter(|(_, p)| p.is_held())
@@ -360,10 +422,11 @@ fn holds(board: &Board, sorting: Sorting) -> Vec<usize> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys
+    keys.into_iter().collect()
 }
 
-fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Vec<usize> {
+/// The parcels passing `filter`, sorted.
+pub fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Keys {
     let mut rows: Vec<(usize, &Parcel)> =
         board.parcels().filter(|(_, p)| filter.matches(p)).collect();
     let number = |p: &Parcel| p.declaration_no.as_str().to_owned();
@@ -383,7 +446,7 @@ fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Vec<usize> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys
+    keys.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Pieces every screen draws with: countdowns, stage cells, progress bars,
 //! risk cells, and tables that keep the selection in view.
 
+use crate::board::Board;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -70,9 +71,9 @@ pub fn risk_cell(risk: Risk, app: &App) -> Cell<'static> {
 
 /// The four stage cells of a parcel: glyph, and time in stage when under
 /// way.
-pub fn stage_cells(p: &Parcel, app: &App, width: usize) -> Line<'static> {
+pub fn stage_cells(p: &Parcel, app: &App, board: &Board, width: usize) -> Line<'static> {
     let theme = &app.options.theme;
-    let spans_of = app.board.stage_times(p);
+    let spans_of = board.stage_times(p);
     let now = app.shown_at();
     let mut spans = Vec::new();
     for (i, stage) in Stage::ALL.into_iter().enumerate() {

@@ -38,12 +38,12 @@ fn shed_line(board: &Board, train: &TrainEntry, theme: &Theme) -> Line<'static> 
 }
 
 /// Draws the departures board.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let margin = app.board.watch_margin();
+    let margin = board.watch_margin();
     let wide = area.width >= 140;
     let widths: Vec<Constraint> = if wide {
         vec![
@@ -87,7 +87,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .clamp(4, 60);
     let list = &app.views.departures;
     let row = |i: usize| -> Row<'static> {
-        let Some(t) = app.board.train(list[i]) else {
+        let Some(t) = list.get(i).and_then(|k| board.train(k)) else {
             return Row::new(Vec::<Cell>::new());
         };
         let Some(train) = &t.train else {
@@ -120,7 +120,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         cells.push(Cell::from(t.tally.parcels.to_string()));
         cells.push(Cell::from(risk_counts(&t.tally, theme)));
         if wide {
-            cells.push(Cell::from(shed_line(&app.board, t, theme)));
+            cells.push(Cell::from(shed_line(board, t, theme)));
         }
         Row::new(cells)
     };
@@ -138,7 +138,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header,
         &widths,
         list.len(),
-        app.selected_row(Screen::Departures),
+        app.selected_row(Screen::Departures, board),
         row,
         theme,
     );

@@ -2,6 +2,7 @@
 //! hold and the officers' notes, its goods, and every event from both
 //! feeds in order.
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -87,7 +88,7 @@ fn happened(what: &Happened, lang: Lang) -> (String, bool) {
     }
 }
 
-fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
+fn summary(p: &Parcel, app: &App, board: &Board) -> Vec<Line<'static>> {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
@@ -119,7 +120,7 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         Line::default(),
     ];
     // The path: each stage with its state and times.
-    let times = app.board.stage_times(p);
+    let times = board.stage_times(p);
     for (i, stage) in Stage::ALL.into_iter().enumerate() {
         let state = p.path.state(stage);
         // A stage not started has no times, whatever came before it.
@@ -171,7 +172,7 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         d.procedure.label(lang)
     );
     lines.push(field("", route, app));
-    let train = match app.board.train_of(p).and_then(|t| t.train.as_ref()) {
+    let train = match board.train_of(p).and_then(|t| t.train.as_ref()) {
         Some(t) => format!(
             "{} · {} {}",
             &t.train_id,
@@ -185,7 +186,7 @@ fn summary(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         ),
     };
     lines.push(field(w.train, train, app));
-    let container = app.board.container_of(p);
+    let container = board.container_of(p);
     let shed = container
         .and_then(|c| c.container.as_ref())
         .map(|c| {
@@ -319,11 +320,11 @@ fn goods_lines(p: &Parcel, app: &App) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn timeline(p: &Parcel, app: &App) -> Vec<Line<'static>> {
+fn timeline(p: &Parcel, app: &App, board: &Board) -> Vec<Line<'static>> {
     let theme = &app.options.theme;
     let lang = app.options.lang;
     let mut moments: Vec<&Moment> = p.timeline.iter().collect();
-    if let Some(c) = app.board.container_of(p) {
+    if let Some(c) = board.container_of(p) {
         moments.extend(c.timeline.iter());
     }
     moments.sort_by_key(|m| m.at);
@@ -345,14 +346,14 @@ fn timeline(p: &Parcel, app: &App) -> Vec<Line<'static>> {
 }
 
 /// Draws the detail of the chosen parcel.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let parcel = app
         .detail
         .as_deref()
-        .and_then(|d| app.board.parcel_key(d))
-        .and_then(|k| app.board.parcel(k));
+        .and_then(|d| board.parcel_key(d))
+        .and_then(|k| board.parcel(k));
     let Some(p) = parcel else {
         frame.render_widget(
             Paragraph::new(w.no_parcel).block(block(format!(" {} ", w.detail), theme)),
@@ -361,7 +362,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let title = |s: &str| Line::from(styled(format!(" {s} "), theme.title));
-    let mut left = summary(p, app);
+    let mut left = summary(p, app, board);
     left.push(Line::default());
     left.push(title(w.hold));
     left.extend(hold_lines(p, app));
@@ -412,7 +413,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     right.extend(goods_lines(p, app));
     right.push(Line::default());
     right.push(title(w.timeline));
-    right.extend(timeline(p, app));
+    right.extend(timeline(p, app, board));
     let scroll = (app.detail_scroll, 0);
     if area.width >= 120 {
         let [a, b] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
