@@ -36,6 +36,8 @@ pub struct Config {
     pub triage: TriageConfig,
     /// `greenchannel status`.
     pub status: StatusConfig,
+    /// `greenchannel serve`: the board over SSH.
+    pub serve: ServeConfig,
     /// Keys of actions, replacing the defaults (`freeze = ["f", "ctrl-z"]`).
     pub keys: BTreeMap<String, KeySpec>,
 }
@@ -75,6 +77,38 @@ impl Default for StatusConfig {
     fn default() -> Self {
         StatusConfig {
             deadline_seconds: 30.0,
+        }
+    }
+}
+
+/// `greenchannel serve`: the board over SSH.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The address to listen on (`--listen` overrides it).
+    pub listen: String,
+    /// The officers' keys (TOML; `config/officers.toml` is the example).
+    pub keys_file: String,
+    /// The server's host key, made once; empty: in the state directory.
+    pub host_key: String,
+    /// A session without a key pressed for this long ends (walls excepted).
+    pub idle_timeout_minutes: f64,
+    /// Sessions at once; more are refused.
+    pub max_sessions: u32,
+    /// Failed logins from one address within a minute before it is
+    /// refused until the minute is over.
+    pub failed_logins_per_minute: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:2222".to_owned(),
+            keys_file: String::new(),
+            host_key: String::new(),
+            idle_timeout_minutes: 120.0,
+            max_sessions: 200,
+            failed_logins_per_minute: 5,
         }
     }
 }
@@ -217,6 +251,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             triage: TriageConfig::default(),
             status: StatusConfig::default(),
+            serve: ServeConfig::default(),
             keys: BTreeMap::new(),
         }
     }
@@ -418,6 +453,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("triage", &["triage"]),
     ("ui", &["ui"]),
     ("status", &["status"]),
+    ("serve", &["serve"]),
 ];
 
 /// A module's check of its own settings, given to [`Config::load`] and
@@ -584,6 +620,12 @@ impl Config {
                 Zero::No,
                 3600.0,
             ),
+            (
+                "serve.idle_timeout_minutes",
+                self.serve.idle_timeout_minutes,
+                Zero::No,
+                10_080.0,
+            ),
         ];
         for (name, value, zero, max) in durations {
             let low = match zero {
@@ -639,6 +681,19 @@ impl Config {
         need(
             deadline > 0.0 && deadline <= 3600.0,
             "status.deadline_seconds (--deadline) must be positive and at most 3600",
+        );
+        let serve = &self.serve;
+        need(
+            serve.listen.parse::<std::net::SocketAddr>().is_ok(),
+            "serve.listen must be an address and a port, e.g. 0.0.0.0:2222",
+        );
+        need(
+            (1..=10_000).contains(&serve.max_sessions),
+            "serve.max_sessions must be 1..=10000",
+        );
+        need(
+            (1..=1000).contains(&serve.failed_logins_per_minute),
+            "serve.failed_logins_per_minute must be 1..=1000",
         );
         for check in checks {
             problems.extend(check(self));
@@ -973,6 +1028,48 @@ mod tests {
             CHECKS,
         );
         assert!(zero.is_ok(), "a departed train may go at once");
+    }
+
+    #[test]
+    fn serve_settings_are_bounded() {
+        for (variable, value, setting) in [
+            ("GREENCHANNEL_SERVE_LISTEN", "everywhere", "serve.listen"),
+            ("GREENCHANNEL_SERVE_MAX_SESSIONS", "0", "serve.max_sessions"),
+            (
+                "GREENCHANNEL_SERVE_MAX_SESSIONS",
+                "100000",
+                "serve.max_sessions",
+            ),
+            (
+                "GREENCHANNEL_SERVE_FAILED_LOGINS_PER_MINUTE",
+                "0",
+                "serve.failed_logins_per_minute",
+            ),
+            (
+                "GREENCHANNEL_SERVE_IDLE_TIMEOUT_MINUTES",
+                "0",
+                "serve.idle_timeout_minutes",
+            ),
+            (
+                "GREENCHANNEL_SERVE_IDLE_TIMEOUT_MINUTES",
+                "inf",
+                "serve.idle_timeout_minutes",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(variable, value)]), CHECKS).unwrap_err();
+            assert!(err.0.contains(setting), "{variable}={value}: {err}");
+        }
+        let config = Config::load(
+            None,
+            env(&[
+                ("GREENCHANNEL_SERVE_LISTEN", "0.0.0.0:2222"),
+                ("GREENCHANNEL_SERVE_IDLE_TIMEOUT_MINUTES", "480"),
+            ]),
+            CHECKS,
+        )
+        .unwrap();
+        assert_eq!(config.serve.listen, "0.0.0.0:2222");
+        assert_eq!(config.serve.idle_timeout_minutes, 480.0);
     }
 
     #[test]

@@ -3,13 +3,15 @@
 //!
 //! Data flows one way: the upstream APIs (here [`sim`], the simulator) →
 //! events → board state → view. [`domain`] holds the pure model every other
-//! module depends on; [`station`] keeps a board going.
+//! module depends on; [`station`] keeps a board going for the local
+//! terminal and for the ssh sessions of [`serve`] alike.
 
 pub mod board;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod feeds;
+pub mod serve;
 pub mod sim;
 pub mod station;
 pub mod status;

@@ -1,6 +1,11 @@
-//! The station: what keeps a board going, started in one place — both
-//! feeds' pollers, who a customs token belongs to (asked of customs), and
-//! an officer's triage desk with its sender.
+//! The station: what keeps a board going, started in one place for the
+//! local board and the server alike — both feeds' pollers, who a customs
+//! token belongs to (asked of customs), and an officer's triage desk with
+//! its sender. For the server it also keeps the one board every session
+//! reads ([`shared`]) and each officer's line to customs ([`officers`]).
+
+pub mod officers;
+pub mod shared;
 
 use std::future::Future;
 use std::path::Path;
