@@ -403,7 +403,13 @@ fn a_dropped_connection_ends_its_session_and_no_other() {
     let li = server.visit("li", "officer", (120, 40), &[]);
     wait_signed_in(&wang, "ALK-0417");
     wait_signed_in(&li, "ALK-0233");
-    // Wang's connection drops: his ssh client is killed outright.
+    // Wang's client stops reading (suspended): Li's session goes on.
+    signal(wang.pid(), "STOP");
+    li.keys(&["3"]);
+    li.wait_for("Li's parcels while Wang's client is stopped", |s| {
+        titled(s, "Parcels ·")
+    });
+    // Then Wang's connection drops: his ssh client is killed outright.
     signal(wang.pid(), "KILL");
     server.wait_log("Wang's session ended", |log| {
         log.lines()

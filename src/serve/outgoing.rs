@@ -83,3 +83,36 @@ async fn write_out(
     let _ = channel.eof().await;
     let _ = channel.close().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_never_waits() {
+        let (frames, mut queued) = mpsc::channel(FRAMES);
+        let (last_words, mut said) = oneshot::channel();
+        let outgoing = Outgoing { frames, last_words };
+        for _ in 0..FRAMES {
+            assert_eq!(
+                outgoing.offer(Bytes::from_static(b"frame")),
+                Offered::Queued
+            );
+        }
+        assert!(!outgoing.has_room());
+        assert_eq!(
+            outgoing.offer(Bytes::from_static(b"one more")),
+            Offered::Dropped
+        );
+        // The writer took one: room again.
+        assert!(queued.try_recv().is_ok());
+        assert!(outgoing.has_room());
+        outgoing.finish(Bytes::from_static(b"bye"));
+        assert_eq!(said.try_recv().unwrap(), Bytes::from_static(b"bye"));
+        let (frames, queued) = mpsc::channel(FRAMES);
+        drop(queued);
+        let (last_words, _) = oneshot::channel();
+        let gone = Outgoing { frames, last_words };
+        assert_eq!(gone.offer(Bytes::new()), Offered::Gone);
+    }
+}

@@ -158,7 +158,7 @@ pub async fn run(channel: Channel<Msg>, handle: Handle, visitor: Visitor, contex
         }
     };
     let (outgoing, writer) = outgoing::start(output);
-    let writer = tokio::spawn(writer);
+    let mut writer = tokio::spawn(writer);
     let mut session = match Session::new(&terminal, &visitor, &context, outgoing) {
         Ok(session) => session,
         Err(e) => {
@@ -171,7 +171,7 @@ pub async fn run(channel: Channel<Msg>, handle: Handle, visitor: Visitor, contex
         session = visitor.id,
         officer = visitor.entry.officer_id,
         peer = %visitor.peer,
-        "session started: {}x{} {}, {}{}",
+        "session started: {}x{} {:?}, {}{}",
         session.screen.size().width,
         session.screen.size().height,
         terminal.term,
@@ -196,9 +196,14 @@ pub async fn run(channel: Channel<Msg>, handle: Handle, visitor: Visitor, contex
         false
     } else {
         session.outgoing.finish(screen::closing(said.as_deref()));
-        tokio::time::timeout(CLOSE_WITHIN, writer).await.is_ok()
+        tokio::time::timeout(CLOSE_WITHIN, &mut writer)
+            .await
+            .is_ok()
     };
     if !closed {
+        // A writer waiting on a window that will never open is let go
+        // with the connection.
+        writer.abort();
         let _ = tokio::time::timeout(
             CLOSE_WITHIN,
             handle.disconnect(Disconnect::ByApplication, logged, String::new()),
