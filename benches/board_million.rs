@@ -27,7 +27,7 @@ use greenchannel::feeds::Feed;
 use greenchannel::sim::feed::FeedLog;
 use greenchannel::sim::world::TrainFilter;
 use greenchannel::sim::{SimConfig, World};
-use greenchannel::ui::views::{Filter, ParcelSort, Sorting, Views};
+use greenchannel::ui::views::{Filter, Inputs, ParcelSort, Sorting, Views};
 
 /// The system allocator, counting the bytes currently allocated: the heap
 /// the board holds is the growth of that count while the board is built,
@@ -265,10 +265,15 @@ fn parcel_list(
     sorting: Sorting,
     now: DateTime<Utc>,
 ) -> (Elapsed, usize) {
-    let filter = Filter::parse(filter).expect("a filter");
+    let inputs = Inputs {
+        filter: Filter::parse(filter).expect("a filter"),
+        sorting,
+        train: None,
+        parcels: true,
+    };
     let mut views = Views::default();
     let clock = Instant::now();
-    views.refresh(board, &filter, sorting, None, true, now);
+    views.refresh(board, &inputs, now, false);
     (clock.elapsed(), views.parcels.len())
 }
 

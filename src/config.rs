@@ -15,9 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::board::BoardSettings;
 use crate::domain::Lang;
 use crate::domain::risk::Step;
-use crate::ui::keymap::Keymap;
-use crate::ui::theme::ThemeName;
-use crate::ui::zone::Zone;
 
 /// Everything greenchannel is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +36,8 @@ pub struct Config {
     pub triage: TriageConfig,
     /// `greenchannel status`.
     pub status: StatusConfig,
+    /// `greenchannel serve`: the board over SSH.
+    pub serve: ServeConfig,
     /// Keys of actions, replacing the defaults (`freeze = ["f", "ctrl-z"]`).
     pub keys: BTreeMap<String, KeySpec>,
 }
@@ -78,6 +77,38 @@ impl Default for StatusConfig {
     fn default() -> Self {
         StatusConfig {
             deadline_seconds: 30.0,
+        }
+    }
+}
+
+/// `greenchannel serve`: the board over SSH.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The address to listen on (`--listen` overrides it).
+    pub listen: String,
+    /// The officers' keys (TOML; `config/officers.toml` is the example).
+    pub keys_file: String,
+    /// The server's host key, made once; empty: in the state directory.
+    pub host_key: String,
+    /// A session without a key pressed for this long ends (walls excepted).
+    pub idle_timeout_minutes: f64,
+    /// Sessions at once; more are refused.
+    pub max_sessions: u32,
+    /// Failed logins from one address within a minute before it is
+    /// refused until the minute is over.
+    pub failed_logins_per_minute: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:2222".to_owned(),
+            keys_file: String::new(),
+            host_key: String::new(),
+            idle_timeout_minutes: 120.0,
+            max_sessions: 200,
+            failed_logins_per_minute: 5,
         }
     }
 }
@@ -220,6 +251,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             triage: TriageConfig::default(),
             status: StatusConfig::default(),
+            serve: ServeConfig::default(),
             keys: BTreeMap::new(),
         }
     }
@@ -421,17 +453,26 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("triage", &["triage"]),
     ("ui", &["ui"]),
     ("status", &["status"]),
+    ("serve", &["serve"]),
 ];
+
+/// A module's check of its own settings, given to [`Config::load`] and
+/// [`Config::validate`]: this module holds plain values and knows no
+/// module's words (a theme, a zone, a key); each says what is wrong in
+/// its own, naming the setting, never quoting the value.
+pub type Check = fn(&Config) -> Vec<String>;
 
 fn minutes(m: f64) -> Duration {
     Duration::milliseconds((m * 60_000.0).round() as i64)
 }
 
 impl Config {
-    /// Reads the file (if any), then applies `GREENCHANNEL_*` variables.
+    /// Reads the file (if any), then applies `GREENCHANNEL_*` variables,
+    /// and validates the result with the modules' `checks`.
     pub fn load(
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
+        checks: &[Check],
     ) -> Result<Config, ConfigError> {
         let mut config = match path {
             Some(path) => {
@@ -452,7 +493,7 @@ impl Config {
         for (name, value) in overrides {
             config = config.with_env(&name, &value)?;
         }
-        config.validate()?;
+        config.validate(checks)?;
         Ok(config)
     }
 
@@ -499,8 +540,9 @@ impl Config {
             .map_err(|e: toml::de::Error| ConfigError::new(&format!("{name}: {}", e.message())))
     }
 
-    /// Checks values that parse but cannot work.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks values that parse but cannot work: the plain ones here, the
+    /// modules' own words by their `checks`.
+    pub fn validate(&self, checks: &[Check]) -> Result<(), ConfigError> {
         let f = &self.feeds;
         let mut problems = Vec::new();
         let mut need = |ok: bool, what: &str| {
@@ -578,6 +620,12 @@ impl Config {
                 Zero::No,
                 3600.0,
             ),
+            (
+                "serve.idle_timeout_minutes",
+                self.serve.idle_timeout_minutes,
+                Zero::No,
+                10_080.0,
+            ),
         ];
         for (name, value, zero, max) in durations {
             let low = match zero {
@@ -621,17 +669,8 @@ impl Config {
             "risk.quantile must be 0.5..=0.99",
         );
         need(self.risk.cranes >= 1, "risk.cranes must be at least 1");
-        let ui = &self.ui;
         need(
-            ThemeName::parse(&ui.theme).is_some(),
-            "ui.theme must be default, truecolor, light or mono",
-        );
-        need(
-            Zone::parse(&ui.tz).is_some(),
-            "ui.tz must be beijing, xinjiang, almaty, tashkent or utc (or an IANA name of one)",
-        );
-        need(
-            matches!(ui.lang.as_str(), "" | "en" | "zh"),
+            matches!(self.ui.lang.as_str(), "" | "en" | "zh"),
             "ui.lang must be en or zh (or empty: from LANG)",
         );
         need(
@@ -643,8 +682,21 @@ impl Config {
             deadline > 0.0 && deadline <= 3600.0,
             "status.deadline_seconds (--deadline) must be positive and at most 3600",
         );
-        if let Err(e) = self.keymap() {
-            problems.push(e);
+        let serve = &self.serve;
+        need(
+            serve.listen.parse::<std::net::SocketAddr>().is_ok(),
+            "serve.listen must be an address and a port, e.g. 0.0.0.0:2222",
+        );
+        need(
+            (1..=10_000).contains(&serve.max_sessions),
+            "serve.max_sessions must be 1..=10000",
+        );
+        need(
+            (1..=1000).contains(&serve.failed_logins_per_minute),
+            "serve.failed_logins_per_minute must be 1..=1000",
+        );
+        for check in checks {
+            problems.extend(check(self));
         }
         if problems.is_empty() {
             Ok(())
@@ -665,10 +717,9 @@ impl Config {
         self
     }
 
-    /// The keymap: the defaults with the `[keys]` settings.
-    pub fn keymap(&self) -> Result<Keymap, String> {
-        let overrides = self
-            .keys
+    /// The `[keys]` settings: each action's keys, as written.
+    pub fn key_overrides(&self) -> BTreeMap<String, Vec<String>> {
+        self.keys
             .iter()
             .map(|(action, spec)| {
                 let keys = match spec {
@@ -677,8 +728,7 @@ impl Config {
                 };
                 (action.clone(), keys)
             })
-            .collect();
-        Keymap::with(&overrides)
+            .collect()
     }
 
     /// The language: the setting, else `LANG` (`zh*` is Chinese).
@@ -713,6 +763,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SETTINGS_CHECKS as CHECKS;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -725,7 +776,7 @@ mod tests {
     fn the_shipped_example_is_the_defaults() {
         let text = include_str!("../config/greenchannel.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
-        Config::default().validate().unwrap();
+        Config::default().validate(CHECKS).unwrap();
     }
 
     #[test]
@@ -740,6 +791,7 @@ mod tests {
                 ("GREENCHANNEL_CUSTOMS_TOKEN", "never a setting"),
                 ("PATH", "/usr/bin"),
             ]),
+            CHECKS,
         )
         .unwrap();
         assert_eq!(config.railway.url, "https://rail.example/api");
@@ -750,12 +802,18 @@ mod tests {
 
     #[test]
     fn bad_environment_names_the_variable() {
-        let err = Config::load(None, env(&[("GREENCHANNEL_FEEDS_PAGE_SIZE", "many")])).unwrap_err();
+        let err = Config::load(
+            None,
+            env(&[("GREENCHANNEL_FEEDS_PAGE_SIZE", "many")]),
+            CHECKS,
+        )
+        .unwrap_err();
         assert!(err.0.starts_with("GREENCHANNEL_FEEDS_PAGE_SIZE: "), "{err}");
-        let err = Config::load(None, env(&[("GREENCHANNEL_FEEDS_SPEED", "1")])).unwrap_err();
+        let err =
+            Config::load(None, env(&[("GREENCHANNEL_FEEDS_SPEED", "1")]), CHECKS).unwrap_err();
         assert!(err.0.contains("GREENCHANNEL_FEEDS_SPEED"), "{err}");
         assert!(err.0.contains("speed"), "{err}");
-        let err = Config::load(None, env(&[("GREENCHANNEL_WEATHER", "1")])).unwrap_err();
+        let err = Config::load(None, env(&[("GREENCHANNEL_WEATHER", "1")]), CHECKS).unwrap_err();
         assert!(err.0.contains("not a setting"), "{err}");
     }
 
@@ -769,7 +827,10 @@ mod tests {
             ("GREENCHANNEL_LOG_FILE", "/tmp/greenchannel.log"),
             ("GREENCHANNEL_VENV", ".venv"),
         ]);
-        assert_eq!(Config::load(None, others).unwrap(), Config::default());
+        assert_eq!(
+            Config::load(None, others, CHECKS).unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
@@ -782,18 +843,18 @@ mod tests {
             "[feeds]\npoll_interval_seconds = 2\npage_sise = 10\n",
         )
         .unwrap();
-        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        let err = Config::load(Some(&path), Vec::new(), CHECKS).unwrap_err();
         assert!(err.0.contains("bad.toml"), "{err}");
         assert!(err.0.contains("line 3"), "{err}");
         assert!(err.0.contains("page_sise"), "{err}");
         std::fs::write(&path, "[risk]\nquantile = \"high\"\n").unwrap();
-        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        let err = Config::load(Some(&path), Vec::new(), CHECKS).unwrap_err();
         assert!(err.0.contains("line 2"), "{err}");
         assert!(err.0.contains("quantile"), "{err}");
         std::fs::write(&path, "[risk]\nquantile = 2.0\n").unwrap();
-        let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+        let err = Config::load(Some(&path), Vec::new(), CHECKS).unwrap_err();
         assert!(err.0.contains("risk.quantile"), "{err}");
-        let err = Config::load(Some(&dir.join("missing.toml")), Vec::new()).unwrap_err();
+        let err = Config::load(Some(&dir.join("missing.toml")), Vec::new(), CHECKS).unwrap_err();
         assert!(err.0.contains("missing.toml"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -847,7 +908,7 @@ mod tests {
         ];
         for (text, says) in cases {
             std::fs::write(&path, text).unwrap();
-            let err = Config::load(Some(&path), Vec::new()).unwrap_err();
+            let err = Config::load(Some(&path), Vec::new(), CHECKS).unwrap_err();
             assert!(!err.0.contains(PASTED), "{text:?}: {err}");
             for needle in says {
                 assert!(err.0.contains(needle), "{text:?}: {needle:?} in {err}");
@@ -875,7 +936,7 @@ mod tests {
         ];
         for name in names {
             for value in &values {
-                let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+                let err = Config::load(None, env(&[(name, value)]), CHECKS).unwrap_err();
                 assert!(!err.0.contains(PASTED), "{name}={value}: {err}");
             }
         }
@@ -913,15 +974,18 @@ mod tests {
 
     #[test]
     fn ui_settings_are_checked() {
-        let err = Config::load(None, env(&[("GREENCHANNEL_UI_THEME", "sepia")])).unwrap_err();
+        let err =
+            Config::load(None, env(&[("GREENCHANNEL_UI_THEME", "sepia")]), CHECKS).unwrap_err();
         assert!(err.0.contains("ui.theme"), "{err}");
-        let err = Config::load(None, env(&[("GREENCHANNEL_UI_TZ", "Europe/Paris")])).unwrap_err();
+        let err =
+            Config::load(None, env(&[("GREENCHANNEL_UI_TZ", "Europe/Paris")]), CHECKS).unwrap_err();
         assert!(err.0.contains("ui.tz"), "{err}");
-        let config = Config::load(None, env(&[("GREENCHANNEL_KEYS_FREEZE", "ctrl-z")])).unwrap();
-        assert!(config.keymap().is_ok());
+        let config =
+            Config::load(None, env(&[("GREENCHANNEL_KEYS_FREEZE", "ctrl-z")]), CHECKS).unwrap();
+        assert!(crate::ui::settings::keymap(&config).is_ok());
         let err = Config::parse("[keys]\nfreeze = \"q\"\n")
             .unwrap()
-            .validate()
+            .validate(CHECKS)
             .unwrap_err();
         assert!(err.0.contains("q is already the key of freeze"), "{err}");
         assert_eq!(Config::default().lang(Some("zh_CN.UTF-8")), Lang::Zh);
@@ -951,7 +1015,7 @@ mod tests {
             ("GREENCHANNEL_RISK_PRIORS_LIFT", "risk.priors"),
         ] {
             for value in ["inf", "nan", "1e300", "-1"] {
-                let err = Config::load(None, env(&[(variable, value)])).unwrap_err();
+                let err = Config::load(None, env(&[(variable, value)]), CHECKS).unwrap_err();
                 assert!(
                     err.to_string().contains(setting),
                     "{variable}={value}: {err}"
@@ -961,8 +1025,51 @@ mod tests {
         let zero = Config::load(
             None,
             env(&[("GREENCHANNEL_BOARD_KEEP_DEPARTED_MINUTES", "0")]),
+            CHECKS,
         );
         assert!(zero.is_ok(), "a departed train may go at once");
+    }
+
+    #[test]
+    fn serve_settings_are_bounded() {
+        for (variable, value, setting) in [
+            ("GREENCHANNEL_SERVE_LISTEN", "everywhere", "serve.listen"),
+            ("GREENCHANNEL_SERVE_MAX_SESSIONS", "0", "serve.max_sessions"),
+            (
+                "GREENCHANNEL_SERVE_MAX_SESSIONS",
+                "100000",
+                "serve.max_sessions",
+            ),
+            (
+                "GREENCHANNEL_SERVE_FAILED_LOGINS_PER_MINUTE",
+                "0",
+                "serve.failed_logins_per_minute",
+            ),
+            (
+                "GREENCHANNEL_SERVE_IDLE_TIMEOUT_MINUTES",
+                "0",
+                "serve.idle_timeout_minutes",
+            ),
+            (
+                "GREENCHANNEL_SERVE_IDLE_TIMEOUT_MINUTES",
+                "inf",
+                "serve.idle_timeout_minutes",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(variable, value)]), CHECKS).unwrap_err();
+            assert!(err.0.contains(setting), "{variable}={value}: {err}");
+        }
+        let config = Config::load(
+            None,
+            env(&[
+                ("GREENCHANNEL_SERVE_LISTEN", "0.0.0.0:2222"),
+                ("GREENCHANNEL_SERVE_IDLE_TIMEOUT_MINUTES", "480"),
+            ]),
+            CHECKS,
+        )
+        .unwrap();
+        assert_eq!(config.serve.listen, "0.0.0.0:2222");
+        assert_eq!(config.serve.idle_timeout_minutes, 480.0);
     }
 
     #[test]
@@ -980,6 +1087,7 @@ mod tests {
             Config::load(
                 None,
                 env(&[("GREENCHANNEL_STATUS_DEADLINE_SECONDS", value)]),
+                CHECKS,
             )
             .map(|config| config.status.deadline_seconds)
         };

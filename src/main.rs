@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use greenchannel::SETTINGS_CHECKS;
 use greenchannel::board::Board;
 use greenchannel::cli;
 use greenchannel::config::Config;
@@ -17,8 +18,6 @@ use greenchannel::sim::{self, SimConfig};
 use greenchannel::status::{FeedRead, StatusReport};
 use greenchannel::triage::journal;
 use greenchannel::triage::sender::SendPolicy;
-use greenchannel::ui::theme::ThemeName;
-use greenchannel::ui::zone::Zone;
 use greenchannel::ui::{self, Display};
 
 /// Live board of cross-border e-commerce parcels at the Alashankou rail
@@ -45,6 +44,9 @@ enum Command {
     Board(BoardArgs),
     /// The board against a simulator started in this process.
     Demo(DemoArgs),
+    /// One board for the whole port, served over SSH: each officer's key
+    /// opens a screen of their own under their own customs token.
+    Serve(ServeArgs),
     /// Read both feeds once, print the board, exit 0 (on track), 1 (watch,
     /// at risk), 2 (late, held) or 3 (a feed could not be read in time).
     Status(StatusArgs),
@@ -212,10 +214,10 @@ impl ShowArgs {
     /// The display from the settings and these flags.
     fn display(&self, config: &Config) -> Result<Display> {
         let theme_name = self.theme.as_deref().unwrap_or(&config.ui.theme);
-        let theme = ThemeName::parse(theme_name)
+        let theme = ui::settings::theme(theme_name)
             .ok_or_else(|| eyre!("--theme {theme_name}? default, truecolor, light, mono"))?;
         let zone_name = self.tz.as_deref().unwrap_or(&config.ui.tz);
-        let zone = Zone::parse(zone_name)
+        let zone = ui::settings::zone(zone_name)
             .ok_or_else(|| eyre!("--tz {zone_name}? beijing, xinjiang, almaty, tashkent, utc"))?;
         let lang = match self.lang.as_deref() {
             Some("en") => Lang::En,
@@ -280,16 +282,28 @@ struct FeedArgs {
 
 impl FeedArgs {
     fn config(&self) -> Result<Config> {
-        let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+        let mut config = Config::load(self.config.as_deref(), std::env::vars(), SETTINGS_CHECKS)?;
         if let Some(url) = &self.railway_url {
             config.railway.url = url.clone();
         }
         if let Some(url) = &self.customs_url {
             config.customs.url = url.clone();
         }
-        config.validate()?;
+        config.validate(SETTINGS_CHECKS)?;
         Ok(config)
     }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    feeds: FeedArgs,
+    /// Address to listen on (overrides `[serve] listen`; port 0: any).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// The officers' keys file (overrides `[serve] keys_file`).
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -314,7 +328,7 @@ impl StatusArgs {
         let mut config = self.feeds.config()?;
         if let Some(seconds) = self.deadline {
             config.status.deadline_seconds = seconds;
-            config.validate()?;
+            config.validate(SETTINGS_CHECKS)?;
         }
         Ok(config)
     }
@@ -686,7 +700,7 @@ async fn show_board(
     customs: feeds::client::ApiClient,
     journal_dir: Option<&Path>,
 ) -> Result<()> {
-    let keymap = config.keymap().map_err(|e| eyre!(e))?;
+    let keymap = ui::settings::keymap(config).map_err(|e| eyre!(e))?;
     ui::run(config, display, keymap, railway, customs, journal_dir).await?;
     Ok(())
 }
@@ -701,11 +715,11 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     let start = scenario_start(args.start.as_deref())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let running = sim::spawn(&sim_config, start, false, listener)?;
-    let mut config = Config::load(args.config.as_deref(), std::env::vars())?
+    let mut config = Config::load(args.config.as_deref(), std::env::vars(), SETTINGS_CHECKS)?
         .compressed(sim_config.time_compression);
     config.railway.url = running.railway_url();
     config.customs.url = running.customs_url();
-    config.validate()?;
+    config.validate(SETTINGS_CHECKS)?;
     let display = args.show.display(&config)?;
     // The demo's own tokens: a wall or read-only board signs in as viewer.
     let customs_token = if display.wall || display.read_only {
@@ -724,6 +738,77 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
     show_board(&config, &display, railway, customs, journal_dir.as_deref()).await?;
     running.stop();
     Ok(())
+}
+
+/// `serve`: the board over SSH until SIGTERM or SIGINT.
+async fn run_serve(args: ServeArgs) -> Result<()> {
+    use greenchannel::serve;
+    let config = args.feeds.config()?;
+    // Every screen's defaults come from the settings; each session's own
+    // terminal (TERM, NO_COLOR, LANG, TZ) says the rest.
+    let display = ShowArgs::default().display(&config)?;
+    let keymap = ui::settings::keymap(&config).map_err(|e| eyre!(e))?;
+    let keys_file = args
+        .keys
+        .or_else(|| {
+            (!config.serve.keys_file.is_empty()).then(|| config.serve.keys_file.clone().into())
+        })
+        .ok_or_else(|| eyre!("no keys file: --keys FILE or [serve] keys_file"))?;
+    let keys = serve::keys::Keys::load(&keys_file).map_err(|e| eyre!(e))?;
+    let host_key_file = if config.serve.host_key.is_empty() {
+        state_dir()
+            .ok_or_else(|| {
+                eyre!("no state directory for the host key: set HOME or [serve] host_key")
+            })?
+            .join("ssh_host_ed25519_key")
+    } else {
+        PathBuf::from(&config.serve.host_key)
+    };
+    let host_key = serve::host_key::load_or_make(&host_key_file).map_err(|e| eyre!(e))?;
+    let listen = match args.listen {
+        Some(addr) => addr,
+        None => config.serve.listen.parse()?,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {listen}"))?;
+    println!(
+        "greenchannel serve on {} ({} keys, host key {})",
+        listener.local_addr()?,
+        keys.len(),
+        host_key
+            .public_key()
+            .fingerprint(russh::keys::HashAlg::Sha256)
+    );
+    std::io::stdout().flush()?;
+    let serving = serve::Serving {
+        railway: client(Feed::Railway, &config)?,
+        customs: client(Feed::Customs, &config)?,
+        journal_dir: journal_dir(&config),
+        config,
+        keymap,
+        display,
+        keys,
+        host_key,
+    };
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stop = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    serve::run(serving, listener, stop)
+        .await
+        .map_err(|e| eyre!(e))
+}
+
+/// The user's state directory for greenchannel (`$XDG_STATE_HOME` or
+/// `~/.local/state`, then `greenchannel`).
+fn state_dir() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).map(PathBuf::from);
+    journal::default_dir(var("HOME").as_deref(), var("XDG_STATE_HOME").as_deref())
+        .and_then(|journals| journals.parent().map(Path::to_path_buf))
 }
 
 /// Where the triage journals go: the setting, else the user's state
@@ -746,17 +831,21 @@ fn token_list(config: &SimConfig) -> String {
         .join(", ")
 }
 
-/// Logs go to stderr for the simulator and the status mode; the board
-/// owns the terminal, so its logs go to a file, and only when asked for
+/// Logs go to stderr for the simulator, the server and the status mode
+/// (`default_level` unless GREENCHANNEL_LOG says); the board owns the
+/// terminal, so its logs go to a file, and only when asked for
 /// (GREENCHANNEL_LOG=debug, GREENCHANNEL_LOG_FILE=path).
-fn init_logging(to_file: bool) -> Result<()> {
+fn init_logging(to_file: bool, default_level: &str) -> Result<()> {
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_env("GREENCHANNEL_LOG")
-            .unwrap_or_else(|_| "warn".into())
+            .unwrap_or_else(|_| default_level.into())
     };
     if !to_file {
+        use std::io::IsTerminal as _;
+        // Colours only for a person at a terminal, not for journald.
         tracing_subscriber::fmt()
             .with_env_filter(filter())
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .init();
     } else if std::env::var_os("GREENCHANNEL_LOG").is_some() {
@@ -799,12 +888,19 @@ fn main() -> Result<()> {
         cli.command,
         None | Some(Command::Board(_)) | Some(Command::Demo(_))
     );
-    init_logging(on_terminal)?;
+    // A server's log is its journal: who logged in, who was refused.
+    let default_level = if matches!(cli.command, Some(Command::Serve(_))) {
+        "warn,greenchannel=info"
+    } else {
+        "warn"
+    };
+    init_logging(on_terminal, default_level)?;
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         None => runtime.block_on(run_board(cli.board)),
         Some(Command::Board(args)) => runtime.block_on(run_board(args)),
         Some(Command::Demo(args)) => runtime.block_on(run_demo(args)),
+        Some(Command::Serve(args)) => runtime.block_on(run_serve(args)),
         Some(Command::Sim(args)) => runtime.block_on(run_sim(args)),
         Some(Command::Status(args)) => {
             // Like a monitoring plugin: anything that stops the read is 3.

@@ -1994,3 +1994,24 @@ async fn the_same_seed_serves_the_same_world() {
     assert_ne!(declarations[0], declarations[2]);
     assert_ne!(trains[0], trains[2]);
 }
+
+/// `/control/status` counts the requests to each API (refused ones too),
+/// so a measurement can tell the load a client puts on them.
+#[tokio::test]
+async fn control_status_counts_the_requests_to_each_api() {
+    let sim = common::start_sim(SimConfig::default()).await;
+    let status = format!("{}/status", sim.control_url());
+    let requests = |status: &Value| {
+        let count = |api: &str| status["requests"][api].as_u64().expect("a count");
+        (count("railway"), count("customs"))
+    };
+    let before = requests(&get_ok(&status, VIEWER, &[]).await);
+    get_ok(&trains_url(&sim), VIEWER, &[]).await;
+    get_ok(&trains_url(&sim), VIEWER, &[]).await;
+    get_ok(&declarations_url(&sim), VIEWER, &[]).await;
+    get(&declarations_url(&sim), "not-a-token", &[])
+        .await
+        .assert_error(401, "unauthorized", "a refused request");
+    let after = requests(&get_ok(&status, VIEWER, &[]).await);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (2, 2));
+}

@@ -9,14 +9,14 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use greenchannel::domain::{HoldActionKind, Risk, Role};
 use greenchannel::feeds::{Feed, FeedMessage};
 use greenchannel::triage::{Intent, Outcome, Report};
-use greenchannel::ui::app::{App, Confirm, Effect, InputKind, Screen};
+use greenchannel::ui::app::{Confirm, Effect, InputKind, Screen};
 use greenchannel::ui::keymap::Action;
 use greenchannel::ui::theme::ThemeName;
 use greenchannel::ui::views::{ListSort, ParcelSort};
 use greenchannel::ui::zone::Zone;
-use ui_fixture::{app, display, later, now, options_of};
+use ui_fixture::{Local, app, display, later, now, options_of};
 
-fn board_app(wall: bool) -> App {
+fn board_app(wall: bool) -> Local {
     app(options_of(&display(ThemeName::Default, wall), false))
 }
 
@@ -39,7 +39,7 @@ fn ctrl(c: char) -> KeyEvent {
 
 /// Presses a key and prepares the lists, as the event loop does before
 /// drawing; returns the effect.
-fn press(app: &mut App, event: KeyEvent) -> Option<Effect> {
+fn press(app: &mut Local, event: KeyEvent) -> Option<Effect> {
     let effect = app.on_key(event);
     app.prepare();
     effect
@@ -47,24 +47,24 @@ fn press(app: &mut App, event: KeyEvent) -> Option<Effect> {
 
 /// Types text into the line being edited, key by key; none may have an
 /// effect.
-fn type_text(app: &mut App, text: &str) {
+fn type_text(app: &mut Local, text: &str) {
     for c in text.chars() {
         assert_eq!(press(app, char_key(c)), None, "typing {c:?}");
     }
 }
 
 /// Types a whole `:` command (or `/` filter) and Enter.
-fn enter_line(app: &mut App, prompt: char, text: &str) -> Option<Effect> {
+fn enter_line(app: &mut Local, prompt: char, text: &str) -> Option<Effect> {
     assert_eq!(press(app, char_key(prompt)), None);
     type_text(app, text);
     press(app, key(KeyCode::Enter))
 }
 
 /// The declaration number on `row` of the parcels list.
-fn parcel_at(app: &App, row: usize) -> String {
-    let key = app.views.parcels[row];
+fn parcel_at(app: &Local, row: usize) -> String {
+    let key = app.views.parcels.get(row).expect("listed");
     app.board
-        .parcel(key)
+        .parcel(key as u32)
         .expect("listed")
         .declaration_no()
         .to_string()
@@ -198,8 +198,8 @@ fn enter_opens_and_esc_goes_back() {
     press(&mut app, key(KeyCode::Enter));
     assert_eq!(app.screen, Screen::Parcels);
     assert!(!app.views.parcels.is_empty());
-    for k in &app.views.parcels {
-        let p = app.board.parcel(*k).expect("listed");
+    for k in app.views.parcels.iter() {
+        let p = app.board.parcel(k as u32).expect("listed");
         assert_eq!(
             p.container_no().map(|c| c.as_ref()),
             Some(container.as_str())
@@ -261,8 +261,11 @@ fn the_filter_line_takes_every_key_as_text() {
     let held = app.board.totals().with_risk(Risk::Held) as usize;
     assert!(held > 0);
     assert_eq!(app.views.parcels.len(), held);
-    for k in &app.views.parcels {
-        assert_eq!(app.board.parcel(*k).expect("listed").risk(), Risk::Held);
+    for k in app.views.parcels.iter() {
+        assert_eq!(
+            app.board.parcel(k as u32).expect("listed").risk(),
+            Risk::Held
+        );
     }
 
     // Outside the line, q quits.
@@ -289,7 +292,7 @@ fn commands_open_trains_filter_and_set_the_clock() {
     // The second train's number as on the departures board, e.g. X8309.
     let second = app
         .board
-        .train(app.views.departures[1] as usize)
+        .train(app.views.departures.get(1).expect("listed"))
         .expect("listed");
     let number = second.train.as_ref().expect("known").train_no.to_string();
     let id = second.train_id.to_string();
@@ -304,8 +307,11 @@ fn commands_open_trains_filter_and_set_the_clock() {
     let at_risk = app.board.totals().with_risk(Risk::AtRisk) as usize;
     assert!(at_risk > 0);
     assert_eq!(app.views.parcels.len(), at_risk);
-    for k in &app.views.parcels {
-        assert_eq!(app.board.parcel(*k).expect("listed").risk(), Risk::AtRisk);
+    for k in app.views.parcels.iter() {
+        assert_eq!(
+            app.board.parcel(k as u32).expect("listed").risk(),
+            Risk::AtRisk
+        );
     }
 
     enter_line(&mut app, ':', "held");
@@ -455,7 +461,7 @@ fn the_selection_stays_in_place_when_its_parcel_leaves_the_list() {
         .views
         .departures
         .iter()
-        .filter_map(|k| app.board.train(*k as usize))
+        .filter_map(|k| app.board.train(k))
         .map(|t| t.train_id.to_string())
         .find(|t| Some(t.as_str()) != train.as_deref())
         .expect("another train");
@@ -515,13 +521,13 @@ fn ctrl_c_quits_even_while_typing() {
 // ----- triage ----------------------------------------------------------------
 
 /// The app on the Holds screen, the first hold selected.
-fn on_holds(app: &mut App) -> String {
+fn on_holds(app: &mut Local) -> String {
     press(app, char_key('5'));
     assert_eq!(app.screen, Screen::Holds);
     app.hold.clone().expect("the fixture has held parcels")
 }
 
-fn hold_version(app: &App, parcel: &str) -> u64 {
+fn hold_version(app: &Local, parcel: &str) -> u64 {
     let key = app.board.parcel_key(parcel).expect("on the board");
     app.board
         .parcel(key)
@@ -533,7 +539,7 @@ fn hold_version(app: &App, parcel: &str) -> u64 {
 
 /// Presses a key that sends an intent, and queues it as the event loop
 /// does once the desk has it on the disk.
-fn send(app: &mut App, key: KeyEvent) -> Intent {
+fn send(app: &mut Local, key: KeyEvent) -> Intent {
     match press(app, key) {
         Some(Effect::Send(intent)) => {
             app.queued(intent.clone());

@@ -12,7 +12,7 @@ use greenchannel::domain::{Lang, Risk, Stage, StageState};
 use greenchannel::feeds::health::FeedHealth;
 use greenchannel::feeds::{Feed, FeedMessage};
 use greenchannel::triage::{Outcome, Report};
-use greenchannel::ui::app::{App, Confirm, Effect};
+use greenchannel::ui::app::{Confirm, Effect};
 use greenchannel::ui::keymap::Action;
 use greenchannel::ui::render;
 use greenchannel::ui::theme::{Theme, ThemeName};
@@ -20,7 +20,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
-use ui_fixture::{app, display, later, now, options_of};
+use ui_fixture::{Local, app, display, later, now, options_of};
 use unicode_width::UnicodeWidthStr;
 
 /// The sizes every screen is drawn at.
@@ -33,11 +33,9 @@ struct Drawn {
     buffer: Buffer,
 }
 
-fn draw(app: &App, width: u16, height: u16) -> Drawn {
+fn draw(app: &Local, width: u16, height: u16) -> Drawn {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|frame| render::draw(frame, app))
-        .expect("draws");
+    terminal.draw(|frame| app.draw(frame)).expect("draws");
     Drawn {
         text: terminal.backend().to_string(),
         buffer: terminal.backend().buffer().clone(),
@@ -159,13 +157,13 @@ fn modes() -> [(&'static str, Theme); 2] {
 }
 
 /// An app of the fixture in the default theme.
-fn board_app(wall: bool) -> App {
+fn board_app(wall: bool) -> Local {
     app(options_of(&display(ThemeName::Default, wall), false))
 }
 
 /// Snapshots `app` at both sizes in colour and in monochrome (text and
 /// styles), and checks that the two modes show the same text.
-fn snapshot_everywhere(name: &str, mut app: App) {
+fn snapshot_everywhere(name: &str, mut app: Local) {
     app.prepare();
     for (width, height) in SIZES {
         let mut texts = Vec::new();
@@ -184,7 +182,7 @@ fn snapshot_everywhere(name: &str, mut app: App) {
 
 /// Drives the app with actions, preparing its lists after each (as the
 /// event loop does before each frame).
-fn drive(app: &mut App, actions: &[Action]) {
+fn drive(app: &mut Local, actions: &[Action]) {
     for action in actions {
         app.act(*action);
         app.prepare();
@@ -236,7 +234,7 @@ fn wall() {
 // ----- overlays, states and the footer ----------------------------------------
 
 /// Snapshots `app` at one size in colour (text and styles).
-fn snapshot_once(name: &str, mut app: App, (width, height): (u16, u16)) -> Drawn {
+fn snapshot_once(name: &str, mut app: Local, (width, height): (u16, u16)) -> Drawn {
     app.prepare();
     let drawn = draw(&app, width, height);
     insta::assert_snapshot!(format!("{name}_{width}x{height}"), drawn.snapshot());
@@ -269,7 +267,7 @@ fn terminal_too_small() {
 /// The holds with this terminal's actions in each state: the first
 /// claimed and recorded, the second asked for priority inspection and
 /// still being retried, the third refused because a colleague has it.
-fn holds_with_my_actions() -> App {
+fn holds_with_my_actions() -> Local {
     let mut app = board_app(false);
     drive(&mut app, &[Action::ShowHolds]);
     let refused = Outcome::Refused {
@@ -372,7 +370,7 @@ fn a_note_is_typed_in_the_footer() {
 
 /// The customs feed failing for a while: its last success 90 s ago (stale
 /// after 20 s, down after 120 s), a 503 since.
-fn customs_stale(app: &mut App) {
+fn customs_stale(app: &mut Local) {
     let mut customs = FeedHealth::new(Feed::Customs);
     customs.succeeded(now() - Duration::seconds(90), Some(Duration::zero()));
     customs.failed(
@@ -396,7 +394,7 @@ fn stale_feed_header() {
 /// The customs feed having done wrong a while ago (counted) and just now
 /// (announced): records skipped, an unknown event type, a cursor expired,
 /// rate limits, lag.
-fn customs_odd(app: &mut App, notice_at: chrono::DateTime<chrono::Utc>) {
+fn customs_odd(app: &mut Local, notice_at: chrono::DateTime<chrono::Utc>) {
     let customs = &mut app.health[1];
     customs.snapshot_taken(now() - Duration::minutes(30));
     customs.snapshot_taken(now() - Duration::minutes(20));
@@ -441,7 +439,7 @@ fn feeds_screen_counts_what_the_feeds_did_wrong() {
 }
 
 /// The app again, as the fixture builds it, with the same health and screen.
-fn app_clone(app: &App) -> App {
+fn app_clone(app: &Local) -> Local {
     let mut copy = board_app(false);
     copy.health = app.health.clone();
     copy.screen = app.screen;
@@ -562,7 +560,7 @@ const FLAGGED: [(Risk, &str); 3] = [
 /// The Parcels screen at 80×24 (first row selected) in `app`'s theme:
 /// the drawing, the row of the selection, and for each flagged class the
 /// rows showing it (not the selected one) with the column of the risk cell.
-fn parcels_by_risk(mut app: App) -> (Drawn, u16, Vec<(Risk, u16, u16)>) {
+fn parcels_by_risk(mut app: Local) -> (Drawn, u16, Vec<(Risk, u16, u16)>) {
     drive(&mut app, &[Action::ShowParcels, Action::Top]);
     let drawn = draw(&app, 80, 24);
     let header = drawn.row_with("Declaration").expect("table header");

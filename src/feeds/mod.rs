@@ -33,6 +33,14 @@ impl Feed {
     /// Both, railway first.
     pub const BOTH: [Feed; 2] = [Feed::Railway, Feed::Customs];
 
+    /// Its place in [`Feed::BOTH`].
+    pub fn index(self) -> usize {
+        match self {
+            Feed::Railway => 0,
+            Feed::Customs => 1,
+        }
+    }
+
     /// The name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -80,6 +81,8 @@ pub struct SimState {
     tokens: HashMap<String, (Officer, Whoami)>,
     dice: Mutex<Rng>,
     started: Instant,
+    /// Requests to each API so far (railway, customs), answered or not.
+    requests: [AtomicU64; 2],
 }
 
 impl SimState {
@@ -110,6 +113,7 @@ impl SimState {
             tokens,
             dice: Mutex::new(Rng::with_seed(config.seed ^ 0xfa17)),
             started: Instant::now(),
+            requests: Default::default(),
         }
     }
 
@@ -292,6 +296,22 @@ fn with_etag(mut response: Response, tag: &str) -> Response {
 }
 
 // ----- middleware --------------------------------------------------------------
+
+/// Counts each request to an API, for `/control/status`.
+async fn count_request(
+    State(state): State<Arc<SimState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // Layered on both APIs, before either strips its prefix.
+    let api = if request.uri().path().starts_with("/railway") {
+        0
+    } else {
+        1
+    };
+    state.requests[api].fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
 
 async fn authenticate(
     State(state): State<Arc<SimState>>,
@@ -667,11 +687,13 @@ async fn hold_action(
 async fn control_status(State(state): State<Arc<SimState>>) -> Response {
     let paused = state.clock.lock().expect("clock lock").paused_at.is_some();
     let world = state.world();
+    let requests = |api: usize| state.requests[api].load(Ordering::Relaxed);
     let body = serde_json::json!({
         "now": world.now().to_rfc3339(),
         "paused": paused,
         "faults": world.faults(),
         "stats": world.stats(),
+        "requests": {"railway": requests(0), "customs": requests(1)},
     });
     json(StatusCode::OK, body.to_string())
 }
@@ -766,7 +788,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .nest("/railway", railway)
         .nest("/customs", customs)
         .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), count_request));
     let control = Router::new()
         .route("/status", get(control_status))
         .route("/clock", post(control_clock))

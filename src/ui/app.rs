@@ -1,13 +1,16 @@
-//! The state of the board program and the one function that changes it for
-//! each action, feed message or tick. Pure: it is tested without a
-//! terminal; the event loop turns its effects into I/O.
+//! The state of one screen of the board and the one function that changes
+//! it for each action, feed message or tick. Pure: it is tested without a
+//! terminal; the event loop turns its effects into I/O. The board is not
+//! its own: it reads the board it is given, so many screens (ssh
+//! sessions) can show one; only a screen that has a board to itself (the
+//! local terminal) hands it deliveries, held back while frozen.
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
-use super::views::{Filter, Sorting, Views};
+use super::views::{Filter, Inputs, Keys, Sorting, Views};
 use super::zone::Zone;
 use crate::board::Board;
 use crate::domain::{Delivery, HoldActionKind, Lang, Officer};
@@ -186,11 +189,9 @@ struct Frozen {
 /// Deliveries held while frozen before the display thaws by itself.
 const FROZEN_LIMIT: usize = 10_000;
 
-/// Everything the board program knows and shows.
+/// Everything a screen of the board knows and shows.
 #[derive(Debug)]
 pub struct App {
-    /// The board.
-    pub board: Board,
     /// Each feed's health (railway, customs).
     pub health: [FeedHealth; 2],
     /// Who is signed in.
@@ -221,6 +222,9 @@ pub struct App {
     /// How lists are sorted.
     pub sorting: Sorting,
     frozen: Option<Frozen>,
+    /// Deliveries let go by a thaw, for the board's owner to apply
+    /// ([`App::settle`]).
+    thawed: Option<Vec<FeedMessage>>,
     /// The help overlay is up.
     pub help: bool,
     /// Asking whether to quit (wall).
@@ -258,10 +262,9 @@ fn feed_index(feed: Feed) -> usize {
 }
 
 impl App {
-    /// A board program starting at `now`.
-    pub fn new(board: Board, options: Options, zone: Zone, now: DateTime<Utc>) -> App {
+    /// A screen of the board starting at `now`.
+    pub fn new(options: Options, zone: Zone, now: DateTime<Utc>) -> App {
         App {
-            board,
             health: [
                 FeedHealth::new(Feed::Railway),
                 FeedHealth::new(Feed::Customs),
@@ -282,6 +285,7 @@ impl App {
             input: None,
             sorting: Sorting::default(),
             frozen: None,
+            thawed: None,
             help: false,
             confirm_quit: false,
             confirm: None,
@@ -327,79 +331,106 @@ impl App {
 
     // ----- feeds and time --------------------------------------------------
 
-    /// Takes a feed message (held back while frozen, except health).
-    pub fn on_feed(&mut self, message: FeedMessage) {
+    /// Takes a feed's health.
+    pub fn on_health(&mut self, health: FeedHealth) {
+        let i = feed_index(health.feed);
+        self.health[i] = health;
+        self.dirty = true;
+    }
+
+    /// Takes word that a board shared with others moved on (shown unless
+    /// frozen).
+    pub fn board_changed(&mut self) {
+        self.dirty |= self.frozen.is_none();
+    }
+
+    /// Takes a feed message for a board this screen has to itself:
+    /// deliveries are held back while frozen, health is not.
+    pub fn on_feed(&mut self, message: FeedMessage, board: &mut Board) {
         match message {
-            FeedMessage::Health(health) => {
-                let i = feed_index(health.feed);
-                self.health[i] = *health;
-                self.dirty = true;
-            }
+            FeedMessage::Health(health) => self.on_health(*health),
             // Word that a feed is caught up changes nothing shown: it is
             // taken at once, frozen or not.
             FeedMessage::Delivered {
                 delivery: delivery @ (Delivery::RailwayCaughtUp(_) | Delivery::CustomsCaughtUp(_)),
                 ..
             } => {
-                self.board.receive(delivery);
+                board.receive(delivery);
             }
             delivered => match &mut self.frozen {
                 Some(frozen) if frozen.queued.len() < FROZEN_LIMIT => frozen.queued.push(delivered),
                 Some(_) => {
                     self.thaw();
-                    self.apply(delivered);
+                    self.settle(board);
+                    self.apply(delivered, board);
                 }
-                None => self.apply(delivered),
+                None => self.apply(delivered, board),
             },
         }
     }
 
     /// Hands a delivery to the board, which applies it as it works.
-    fn apply(&mut self, message: FeedMessage) {
+    fn apply(&mut self, message: FeedMessage, board: &mut Board) {
         if let FeedMessage::Delivered { delivery, .. } = message {
-            self.board.receive(delivery);
+            board.receive(delivery);
         }
     }
 
-    /// Moves the clock and lets the board finish everything it has to do
-    /// (see [`App::work`] for the loop's way).
-    pub fn tick(&mut self, now: DateTime<Utc>) {
-        self.advance(now, None);
+    /// Applies what a thaw let go to a board this screen has to itself,
+    /// and reviews it at the time shown now (after each key).
+    pub fn settle(&mut self, board: &mut Board) {
+        if let Some(queued) = self.thawed.take() {
+            for message in queued {
+                self.apply(message, board);
+            }
+            board.tick(self.now);
+        }
     }
 
-    /// Moves the clock and lets the board work for at most `budget`
-    /// (applying what arrived, judging what is due), so the loop keeps
-    /// answering keys while a large snapshot goes in.
-    pub fn work(&mut self, now: DateTime<Utc>, budget: std::time::Duration) {
-        self.advance(now, Some(budget));
+    /// Moves the clock of a board this screen has to itself (the board
+    /// finishes everything it has to do, unless frozen) and of the screen.
+    pub fn tick(&mut self, now: DateTime<Utc>, board: &mut Board) {
+        self.advance(now, None, board);
     }
 
-    /// Whether the board has work waiting that [`App::work`] would do.
-    pub fn has_work(&self) -> bool {
-        self.frozen.is_none() && self.board.has_work()
+    /// Moves the clock of a board this screen has to itself and lets the
+    /// board work for at most `budget` (applying what arrived, judging
+    /// what is due), so the loop keeps answering keys while a large
+    /// snapshot goes in.
+    pub fn work(&mut self, now: DateTime<Utc>, budget: std::time::Duration, board: &mut Board) {
+        self.advance(now, Some(budget), board);
     }
 
-    /// Whether the board has taken in as much as it should before it
-    /// works through it (the feeds wait meanwhile).
-    pub fn is_busy(&self) -> bool {
-        self.board.is_busy()
+    /// Whether a board this screen has to itself has work waiting that
+    /// [`App::work`] would do.
+    pub fn has_work(&self, board: &Board) -> bool {
+        self.frozen.is_none() && board.has_work()
     }
 
-    /// The clock moves: the board reviews what time changed (unless
-    /// frozen), the wall turns its pages, and the lists follow.
-    fn advance(&mut self, now: DateTime<Utc>, budget: Option<std::time::Duration>) {
-        let second_changed = now.timestamp() != self.now.timestamp();
-        self.now = now;
+    fn advance(
+        &mut self,
+        now: DateTime<Utc>,
+        budget: Option<std::time::Duration>,
+        board: &mut Board,
+    ) {
         if self.frozen.is_none() {
-            let before = self.board.revision();
+            let before = board.revision();
             match budget {
                 Some(budget) => {
-                    self.board.work(now, budget);
+                    board.work(now, budget);
                 }
-                None => self.board.tick(now),
+                None => board.tick(now),
             }
-            self.dirty |= self.board.revision() != before;
+            self.dirty |= board.revision() != before;
         }
+        self.move_clock(now);
+    }
+
+    /// Moves the screen's clock: the wall turns its pages, and the
+    /// seconds shown tick.
+    pub fn move_clock(&mut self, now: DateTime<Utc>) {
+        let second_changed = now.timestamp() != self.now.timestamp();
+        self.now = now;
         if self.options.wall && now - self.wall_page.1 >= self.options.wall_cycle {
             self.wall_page = (self.wall_page.0 + 1, now);
             self.dirty = true;
@@ -410,17 +441,17 @@ impl App {
 
     /// Brings the screen's lists up to date (before drawing), and keeps
     /// each cursor on a row: the first row when none is chosen, the same
-    /// row position when the chosen one left the list.
-    pub fn prepare(&mut self) {
-        let train = self.train.as_deref().and_then(|t| self.board.train_key(t));
-        self.views.refresh(
-            &self.board,
-            &self.filter,
-            self.sorting,
-            train,
-            self.parcels_shown(),
-            self.now,
-        );
+    /// row position when the chosen one left the list. While frozen the
+    /// lists hold still.
+    pub fn prepare(&mut self, board: &Board) {
+        let inputs = Inputs {
+            filter: self.filter.clone(),
+            sorting: self.sorting,
+            train: self.train.as_deref().and_then(|t| board.train_key(t)),
+            parcels: self.screen == Screen::Parcels && !self.options.wall,
+        };
+        self.views
+            .refresh(board, &inputs, self.now, self.is_frozen());
         for screen in [
             Screen::Departures,
             Screen::Train,
@@ -431,11 +462,11 @@ impl App {
             if list.is_empty() {
                 continue;
             }
-            let row = match self.selected_row(screen) {
+            let row = match self.selected_row(screen, board) {
                 Some(row) => row,
                 None => {
                     let row = self.rows[screen as usize].min(list.len() - 1);
-                    self.select(screen, Some(list[row]));
+                    self.select(screen, list.get(row), board);
                     row
                 }
             };
@@ -443,36 +474,33 @@ impl App {
         }
     }
 
-    /// Whether the parcel list is wanted: on its screen, or behind the
-    /// parcel opened from it.
-    fn parcels_shown(&self) -> bool {
-        self.screen == Screen::Parcels
-            || (self.screen == Screen::Detail && self.history.last() == Some(&Screen::Parcels))
-    }
-
-    fn list(&self, screen: Screen) -> &[u32] {
+    fn list(&self, screen: Screen) -> &Keys {
+        const NONE: &Keys = &Keys::EMPTY;
         match screen {
             Screen::Departures => &self.views.departures,
             Screen::Train => &self.views.containers,
             Screen::Parcels => &self.views.parcels,
             Screen::Holds => &self.views.holds,
-            Screen::Detail | Screen::Feeds => &[],
+            Screen::Detail | Screen::Feeds => NONE,
         }
     }
 
     /// Puts a list's cursor on the row of `key` (`None`: on no row).
-    fn select(&mut self, screen: Screen, key: Option<u32>) {
-        let board = &self.board;
-        let parcel = |k| board.parcel(k).map(|p| p.declaration_no().to_string());
+    fn select(&mut self, screen: Screen, key: Option<usize>, board: &Board) {
+        let parcel = |k: usize| {
+            board
+                .parcel(k as u32)
+                .map(|p| p.declaration_no().to_string())
+        };
         match screen {
             Screen::Departures => {
                 self.train = key
-                    .and_then(|k| board.train(k as usize))
+                    .and_then(|k| board.train(k))
                     .map(|t| t.train_id.to_string())
             }
             Screen::Train => {
                 self.container = key
-                    .and_then(|k| board.container(k as usize))
+                    .and_then(|k| board.container(k))
                     .map(|c| c.container_no.to_string())
             }
             Screen::Parcels => self.parcel = key.and_then(parcel),
@@ -482,37 +510,39 @@ impl App {
     }
 
     /// The board key of a list's selection.
-    fn selected_key(&self, screen: Screen) -> Option<u32> {
-        let board = &self.board;
+    fn selected_key(&self, screen: Screen, board: &Board) -> Option<usize> {
         match screen {
-            Screen::Departures => self
-                .train
-                .as_deref()
-                .and_then(|t| board.train_key(t))
-                .map(|k| k as u32),
+            Screen::Departures => self.train.as_deref().and_then(|t| board.train_key(t)),
             Screen::Train => self
                 .container
                 .as_deref()
-                .and_then(|c| board.container_key(c))
-                .map(|k| k as u32),
-            Screen::Parcels => self.parcel.as_deref().and_then(|p| board.parcel_key(p)),
-            Screen::Holds => self.hold.as_deref().and_then(|p| board.parcel_key(p)),
+                .and_then(|c| board.container_key(c)),
+            Screen::Parcels => self
+                .parcel
+                .as_deref()
+                .and_then(|p| board.parcel_key(p))
+                .map(|k| k as usize),
+            Screen::Holds => self
+                .hold
+                .as_deref()
+                .and_then(|p| board.parcel_key(p))
+                .map(|k| k as usize),
             Screen::Detail | Screen::Feeds => None,
         }
     }
 
     /// The wall's pages now: each train in trouble, then the holds.
-    pub fn wall_pages(&self) -> Vec<WallPage> {
+    pub fn wall_pages(&self, board: &Board) -> Vec<WallPage> {
         let mut pages: Vec<WallPage> = self
             .views
             .departures
             .iter()
             .filter(|k| {
-                self.board
-                    .train(**k as usize)
+                board
+                    .train(*k)
                     .is_some_and(|t| !t.is_gone() && super::views::needs_attention(t))
             })
-            .map(|k| WallPage::Spotlight(*k as usize))
+            .map(WallPage::Spotlight)
             .collect();
         if !self.views.holds.is_empty() {
             pages.push(WallPage::Holds);
@@ -524,8 +554,8 @@ impl App {
     }
 
     /// The wall page showing now.
-    pub fn wall_page(&self) -> WallPlace {
-        let pages = self.wall_pages();
+    pub fn wall_page(&self, board: &Board) -> WallPlace {
+        let pages = self.wall_pages(board);
         let index = self.wall_page.0 % pages.len();
         WallPlace {
             page: pages[index],
@@ -538,7 +568,7 @@ impl App {
 
     /// Handles a key: typed into a line being edited, or mapped to an
     /// action.
-    pub fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
+    pub fn on_key(&mut self, key: KeyEvent, board: &Board) -> Option<Effect> {
         self.dirty = true;
         if let Some(confirm) = self.confirm.take() {
             let yes = matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'));
@@ -553,7 +583,7 @@ impl App {
                 .then_some(Effect::Quit);
         }
         if self.input.is_some() {
-            return self.on_input_key(key);
+            return self.on_input_key(key, board);
         }
         self.message = None;
         let action = self.options.keymap.action(&key);
@@ -563,14 +593,14 @@ impl App {
             self.help = false;
             return None;
         }
-        self.act(action?)
+        self.act(action?, board)
     }
 
-    fn on_input_key(&mut self, key: KeyEvent) -> Option<Effect> {
+    fn on_input_key(&mut self, key: KeyEvent, board: &Board) -> Option<Effect> {
         // Ctrl-C quits everywhere, as the help says.
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             self.input = None;
-            return self.act(Action::Quit);
+            return self.act(Action::Quit, board);
         }
         let input = self.input.as_mut().expect("editing");
         match key.code {
@@ -579,13 +609,13 @@ impl App {
                 let Input { kind, text } = self.input.take().expect("editing");
                 return match kind {
                     InputKind::Filter => {
-                        self.set_filter(&text);
+                        self.set_filter(&text, board);
                         None
                     }
-                    InputKind::Command => self.run_command(&text),
+                    InputKind::Command => self.run_command(&text, board),
                     InputKind::Note(parcel) => {
                         let note = rules::note_text(Some(&text)).ok()?;
-                        let version = self.hold_version(&parcel);
+                        let version = hold_version(board, &parcel);
                         self.triage_origin.clone().map(|origin| {
                             Effect::Send(Intent::new(
                                 &origin,
@@ -618,20 +648,20 @@ impl App {
     }
 
     /// Handles the mouse: the wheel moves the selection.
-    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Effect> {
+    pub fn on_mouse(&mut self, mouse: MouseEvent, board: &Board) -> Option<Effect> {
         match mouse.kind {
-            MouseEventKind::ScrollDown => self.act(Action::Down),
-            MouseEventKind::ScrollUp => self.act(Action::Up),
+            MouseEventKind::ScrollDown => self.act(Action::Down, board),
+            MouseEventKind::ScrollUp => self.act(Action::Up, board),
             _ => None,
         }
     }
 
-    fn set_filter(&mut self, text: &str) {
+    fn set_filter(&mut self, text: &str, board: &Board) {
         match Filter::parse(text) {
             Ok(filter) => {
                 self.filter = filter;
                 if self.screen != Screen::Parcels {
-                    self.go(Screen::Parcels);
+                    self.go(Screen::Parcels, board);
                 }
             }
             Err(e) => self.message = Some(e),
@@ -639,7 +669,7 @@ impl App {
     }
 
     /// Runs a `:` command.
-    fn run_command(&mut self, line: &str) -> Option<Effect> {
+    fn run_command(&mut self, line: &str, board: &Board) -> Option<Effect> {
         let mut words = line.split_whitespace();
         let command = words.next().unwrap_or("").to_ascii_lowercase();
         let argument: Vec<&str> = words.collect();
@@ -652,7 +682,7 @@ impl App {
                     .views
                     .departures
                     .iter()
-                    .filter_map(|k| self.board.train(*k as usize))
+                    .filter_map(|k| board.train(k))
                     .find(|t| {
                         t.train_id.to_uppercase() == wanted
                             || t.train_id.to_uppercase().starts_with(&format!("{wanted}-"))
@@ -661,18 +691,18 @@ impl App {
                 match found {
                     Some(train) => {
                         self.train = Some(train);
-                        self.go(Screen::Train);
+                        self.go(Screen::Train, board);
                     }
                     None => self.message = Some(format!("no train {argument}")),
                 }
             }
-            "held" | "holds" => self.go(Screen::Holds),
-            "risk" => self.set_filter(&format!("risk:{argument}")),
+            "held" | "holds" => self.go(Screen::Holds, board),
+            "risk" => self.set_filter(&format!("risk:{argument}"), board),
             "parcels" | "p" => {
-                self.set_filter(&argument);
-                self.go(Screen::Parcels);
+                self.set_filter(&argument, board);
+                self.go(Screen::Parcels, board);
             }
-            "departures" | "d" => self.go(Screen::Departures),
+            "departures" | "d" => self.go(Screen::Departures, board),
             "tz" => match Zone::parse(&argument) {
                 Some(zone) => self.zone = zone,
                 None => {
@@ -698,7 +728,7 @@ impl App {
     }
 
     /// Does what an action asks.
-    pub fn act(&mut self, action: Action) -> Option<Effect> {
+    pub fn act(&mut self, action: Action, board: &Board) -> Option<Effect> {
         self.dirty = true;
         if self.options.wall {
             return self.act_on_wall(action);
@@ -708,13 +738,13 @@ impl App {
             return None;
         }
         match action {
-            Action::Up => self.move_cursor(-1),
-            Action::Down => self.move_cursor(1),
-            Action::PageUp => self.move_cursor(-(self.page_rows as i64)),
-            Action::PageDown => self.move_cursor(self.page_rows as i64),
-            Action::Top => self.move_cursor(i64::MIN / 2),
-            Action::Bottom => self.move_cursor(i64::MAX / 2),
-            Action::Open => self.open(),
+            Action::Up => self.move_cursor(-1, board),
+            Action::Down => self.move_cursor(1, board),
+            Action::PageUp => self.move_cursor(-(self.page_rows as i64), board),
+            Action::PageDown => self.move_cursor(self.page_rows as i64, board),
+            Action::Top => self.move_cursor(i64::MIN / 2, board),
+            Action::Bottom => self.move_cursor(i64::MAX / 2, board),
+            Action::Open => self.open(board),
             Action::Back => self.back(),
             Action::NextScreen | Action::PreviousScreen => {
                 let i = Screen::ALL
@@ -727,14 +757,14 @@ impl App {
                 } else {
                     (i + n - 1) % n
                 };
-                self.go(Screen::ALL[next]);
+                self.go(Screen::ALL[next], board);
             }
-            Action::ShowDepartures => self.go(Screen::Departures),
-            Action::ShowTrain => self.go(Screen::Train),
-            Action::ShowParcels => self.go(Screen::Parcels),
-            Action::ShowDetail => self.go(Screen::Detail),
-            Action::ShowHolds => self.go(Screen::Holds),
-            Action::ShowFeeds => self.go(Screen::Feeds),
+            Action::ShowDepartures => self.go(Screen::Departures, board),
+            Action::ShowTrain => self.go(Screen::Train, board),
+            Action::ShowParcels => self.go(Screen::Parcels, board),
+            Action::ShowDetail => self.go(Screen::Detail, board),
+            Action::ShowHolds => self.go(Screen::Holds, board),
+            Action::ShowFeeds => self.go(Screen::Feeds, board),
             Action::Filter => {
                 self.input = Some(Input {
                     kind: InputKind::Filter,
@@ -775,7 +805,7 @@ impl App {
             | Action::Note
             | Action::Priority
             | Action::Escalate
-            | Action::Defer => return self.triage(action),
+            | Action::Defer => return self.triage(action, board),
             Action::Retry => return self.retry_mine(),
             Action::Discard => return self.discard_mine(),
         }
@@ -792,11 +822,6 @@ impl App {
             Screen::Detail => self.detail.as_deref(),
             _ => None,
         }
-    }
-
-    fn hold_version(&self, parcel: &str) -> Option<u64> {
-        let key = self.board.parcel_key(parcel)?;
-        self.board.parcel(key)?.hold().map(|h| h.version)
     }
 
     /// Why this terminal may not act now, in the officer's words.
@@ -827,7 +852,7 @@ impl App {
 
     /// The held parcel in front of the officer and the hold version to
     /// expect, or a message why there is none or `kind` may not be asked.
-    fn held_target(&mut self, kind: &HoldActionKind) -> Option<(String, u64)> {
+    fn held_target(&mut self, kind: &HoldActionKind, board: &Board) -> Option<(String, u64)> {
         let lang = self.options.lang;
         let Some(parcel) = self.triage_target().map(str::to_owned) else {
             self.message = Some(match lang {
@@ -837,10 +862,9 @@ impl App {
             return None;
         };
         let officer = self.officer.as_ref()?;
-        let hold = self
-            .board
+        let hold = board
             .parcel_key(&parcel)
-            .and_then(|k| self.board.parcel(k))
+            .and_then(|k| board.parcel(k))
             .and_then(|p| p.hold());
         match rules::check(officer, kind, &parcel, hold) {
             Ok(version) => Some((parcel, version)),
@@ -854,14 +878,14 @@ impl App {
     /// Asks for a triage action on the parcel in front of the officer;
     /// the consequential ones (priority, escalate, defer) are confirmed
     /// first, a note opens a line to type it.
-    fn triage(&mut self, action: Action) -> Option<Effect> {
+    fn triage(&mut self, action: Action, board: &Board) -> Option<Effect> {
         if let Some(why) = self.why_not_acting() {
             self.message = Some(why);
             return None;
         }
         let kind = action.triage()?;
         let origin = self.triage_origin.clone()?;
-        let (parcel, version) = self.held_target(&kind)?;
+        let (parcel, version) = self.held_target(&kind, board)?;
         if kind == HoldActionKind::Note {
             self.input = Some(Input {
                 kind: InputKind::Note(parcel),
@@ -929,8 +953,8 @@ impl App {
         self.dirty = true;
     }
 
-    /// Takes the desk's word on an intent: where it stands, and the hold as
-    /// customs answered it (shown before the feed tells).
+    /// Takes the desk's word on an intent: where it stands (the board's
+    /// owner puts the hold customs answered on the board).
     pub fn on_triage(&mut self, report: Report) {
         let lang = self.options.lang;
         let zh = lang == Lang::Zh;
@@ -964,21 +988,17 @@ impl App {
                 Outcome::Discarded => Some(format!("{what}: {}", word("discarded", "已放弃"))),
             };
         }
-        if let Outcome::Done { hold: Some(hold) } = &report.outcome {
-            self.board
-                .hold_answered(&report.declaration_no, hold, self.now);
-        }
         self.outbox.update(&report.key, report.outcome);
         self.dirty = true;
     }
 
     /// The keys worth showing in the footer here.
-    pub fn hints(&self) -> Vec<Action> {
+    pub fn hints(&self, board: &Board) -> Vec<Action> {
         let mut hints = self.screen.hints().to_vec();
         if self.why_not_acting().is_none()
             && self
                 .triage_target()
-                .is_some_and(|p| self.hold_version(p).is_some())
+                .is_some_and(|p| hold_version(board, p).is_some())
         {
             hints.splice(
                 2..2,
@@ -1016,16 +1036,15 @@ impl App {
         }
     }
 
+    /// Lets the display move again; what it held back waits for
+    /// [`App::settle`].
     fn thaw(&mut self) {
         if let Some(frozen) = self.frozen.take() {
-            for message in frozen.queued {
-                self.apply(message);
-            }
-            self.board.tick(self.now);
+            self.thawed = Some(frozen.queued);
         }
     }
 
-    fn go(&mut self, screen: Screen) {
+    fn go(&mut self, screen: Screen, board: &Board) {
         if screen != self.screen {
             self.history.push(self.screen);
             if self.history.len() > 32 {
@@ -1033,10 +1052,15 @@ impl App {
             }
             self.screen = screen;
         }
-        // Nothing opened yet: the parcel under the cursor (`prepare` keeps
-        // a cursor on every list that has rows).
+        // Nothing opened yet: the parcel under the Parcels cursor, or the
+        // first parcel that list would show.
         if screen == Screen::Detail && self.detail.is_none() {
-            self.detail = self.parcel.clone();
+            self.detail = self.parcel.clone().or_else(|| {
+                let first = super::views::parcels(board, &self.filter, self.sorting).get(0)?;
+                board
+                    .parcel(first as u32)
+                    .map(|p| p.declaration_no().to_string())
+            });
             self.detail_scroll = 0;
         }
     }
@@ -1051,38 +1075,38 @@ impl App {
         }
     }
 
-    fn open(&mut self) {
+    fn open(&mut self, board: &Board) {
         match self.screen {
             Screen::Departures => {
                 if self.train.is_some() {
-                    self.go(Screen::Train);
+                    self.go(Screen::Train, board);
                 }
             }
             Screen::Train => {
                 if let Some(container) = self.container.clone() {
                     self.filter = Filter::field("container", &container);
-                    self.go(Screen::Parcels);
+                    self.go(Screen::Parcels, board);
                 }
             }
             Screen::Parcels => {
                 if let Some(parcel) = self.parcel.clone() {
                     self.detail = Some(parcel);
                     self.detail_scroll = 0;
-                    self.go(Screen::Detail);
+                    self.go(Screen::Detail, board);
                 }
             }
             Screen::Holds => {
                 if let Some(parcel) = self.hold.clone() {
                     self.detail = Some(parcel);
                     self.detail_scroll = 0;
-                    self.go(Screen::Detail);
+                    self.go(Screen::Detail, board);
                 }
             }
             Screen::Detail | Screen::Feeds => {}
         }
     }
 
-    fn move_cursor(&mut self, by: i64) {
+    fn move_cursor(&mut self, by: i64, board: &Board) {
         let screen = self.screen;
         if screen == Screen::Detail {
             let scroll = i64::from(self.detail_scroll)
@@ -1093,29 +1117,35 @@ impl App {
         }
         let list = self.list(screen);
         if list.is_empty() {
-            self.select(screen, None);
+            self.select(screen, None, board);
             return;
         }
         let from = self
-            .selected_row(screen)
+            .selected_row(screen, board)
             .map_or(if by > 0 { -1 } else { list.len() as i64 }, |i| i as i64);
         let row = from.saturating_add(by).clamp(0, list.len() as i64 - 1) as usize;
-        let key = list[row];
+        let key = list.get(row);
         self.rows[screen as usize] = row;
-        self.select(screen, Some(key));
+        self.select(screen, key, board);
     }
 
     /// The row of the selection in a list (`None`: nothing selected, or
     /// not in the list). Cheap while the selection stays on the row
     /// [`App::prepare`] last found it on; searched for only once it moved.
-    pub fn selected_row(&self, screen: Screen) -> Option<usize> {
-        let key = self.selected_key(screen)?;
+    pub fn selected_row(&self, screen: Screen, board: &Board) -> Option<usize> {
+        let key = self.selected_key(screen, board)?;
         let list = self.list(screen);
         let row = self.rows[screen as usize];
-        if list.get(row) == Some(&key) {
+        if list.get(row) == Some(key) {
             Some(row)
         } else {
-            list.iter().position(|k| *k == key)
+            list.position(key)
         }
     }
+}
+
+/// The version of the hold on `parcel`, if it is held.
+fn hold_version(board: &Board, parcel: &str) -> Option<u64> {
+    let key = board.parcel_key(parcel)?;
+    board.parcel(key)?.hold().map(|h| h.version)
 }

@@ -8,6 +8,7 @@ pub mod app;
 pub mod keymap;
 pub mod labels;
 pub mod render;
+pub mod settings;
 pub mod theme;
 pub mod views;
 pub mod zone;
@@ -25,16 +26,14 @@ use crossterm::{cursor, execute, queue};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use tokio::sync::mpsc;
 
 use crate::board::Board;
 use crate::config::Config;
 use crate::domain::Lang;
+use crate::feeds;
 use crate::feeds::client::ApiClient;
-use crate::feeds::{self, FeedMessage};
-use crate::triage::Origin;
-use crate::triage::desk::{Desk, Opened};
-use crate::triage::sender::{self, SendPolicy};
+use crate::station::{self, Tasks, Triage};
+use crate::triage::sender::SendPolicy;
 use app::{App, Effect, Options};
 use keymap::Keymap;
 use theme::{Theme, ThemeName};
@@ -105,10 +104,14 @@ fn setup_terminal(mouse: bool) -> io::Result<Terminal<CrosstermBackend<Stdout>>>
 
 /// One frame, inside synchronized output so ssh and tmux never show half
 /// a frame.
-fn draw(terminal: &mut Terminal<CrosstermBackend<Stdout>>, app: &mut App) -> io::Result<()> {
-    app.prepare();
+fn draw(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &mut App,
+    board: &Board,
+) -> io::Result<()> {
+    app.prepare(board);
     queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| render::draw(frame, app))?;
+    terminal.draw(|frame| render::draw(frame, app, board))?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     app.dirty = false;
     Ok(())
@@ -116,17 +119,13 @@ fn draw(terminal: &mut Terminal<CrosstermBackend<Stdout>>, app: &mut App) -> io:
 
 /// The board's clock: local time corrected by the servers' `Date`.
 fn clock(app: &App) -> chrono::DateTime<Utc> {
-    let skew = app.health[1]
-        .skew
-        .or(app.health[0].skew)
-        .unwrap_or_default();
-    Utc::now() - skew
+    station::servers_now(&app.health)
 }
 
 /// Runs the board against the two APIs until the officer quits, the
 /// session hangs up, or the process is told to stop. Triage actions are
 /// written to a journal in `journal_dir` (one per customs API and officer;
-/// none when read-only).
+/// none when read-only). The board is this terminal's own.
 pub async fn run(
     config: &Config,
     display: &Display,
@@ -137,24 +136,15 @@ pub async fn run(
 ) -> io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let options = options(display, keymap, config, no_color);
-    let board = Board::new(config.board_settings(), Utc::now());
-    let mut app = App::new(board, options, display.zone, Utc::now());
+    let mut board = Board::new(config.board_settings(), Utc::now());
+    let mut app = App::new(options, display.zone, Utc::now());
 
-    let (to_board, mut from_feeds) = mpsc::channel::<FeedMessage>(256);
-    let mut tasks = Vec::new();
-    for client in [railway, customs.clone()] {
-        let poller = feeds::poller(client, config);
-        tasks.push(tokio::spawn(poller.run(to_board.clone())));
-    }
-    let (officer_tx, mut officer_rx) = mpsc::channel(1);
-    tasks.push(tokio::spawn(feeds::officer::look_up(
-        customs.clone(),
-        feeds::backoff(config),
-        officer_tx,
-    )));
+    // Stopped (aborted) when the board ends, however it ends.
+    let mut tasks = Tasks::default();
+    let mut from_feeds = station::start_feeds(config, railway, customs.clone(), &mut tasks);
+    let mut officer_rx = station::look_up_officer(customs.clone(), config, &mut tasks);
     // Triage opens once customs says who the token is.
-    let (report_tx, mut report_rx) = mpsc::channel(64);
-    let mut desk: Option<Desk> = None;
+    let mut triage: Option<Triage> = None;
 
     let mut terminal = setup_terminal(app.mouse)?;
     let mut events = EventStream::new();
@@ -172,14 +162,14 @@ pub async fn run(
         let mut key_pressed = false;
         tokio::select! {
             // The feeds wait while the board works through what it took.
-            message = from_feeds.recv(), if !app.is_busy() => {
+            message = from_feeds.recv(), if !board.is_busy() => {
                 let Some(message) = message else { break Ok(()) };
                 // Take everything already waiting before drawing once, each
                 // at the servers' time as the health before it told it.
                 let mut next = Some(message);
                 while let Some(message) = next {
                     app.now = clock(&app);
-                    app.on_feed(message);
+                    app.on_feed(message, &mut board);
                     next = from_feeds.try_recv().ok();
                 }
             }
@@ -187,9 +177,9 @@ pub async fn run(
                 let effect = match event {
                     Some(Ok(Event::Key(key))) if key.is_press() => {
                         key_pressed = true;
-                        app.on_key(key)
+                        app.on_key(key, &board)
                     }
-                    Some(Ok(Event::Mouse(mouse))) => app.on_mouse(mouse),
+                    Some(Ok(Event::Mouse(mouse))) => app.on_mouse(mouse, &board),
                     Some(Ok(Event::Resize(_, height))) => {
                         app.page_rows = render::table_rows(height, &app);
                         app.dirty = true;
@@ -199,6 +189,8 @@ pub async fn run(
                     // The terminal is gone (an ssh session that dropped).
                     Some(Err(_)) | None => break Ok(()),
                 };
+                app.settle(&mut board);
+                let desk = triage.as_ref().map(|t| &t.desk);
                 match effect {
                     Some(Effect::Quit) => break Ok(()),
                     Some(Effect::Redraw) => {
@@ -212,49 +204,53 @@ pub async fn run(
                             execute!(terminal.backend_mut(), DisableMouseCapture)?;
                         }
                     }
-                    Some(Effect::Send(intent)) => match desk.as_ref().map(|d| d.submit(intent.clone())) {
+                    Some(Effect::Send(intent)) => match desk.map(|d| d.submit(intent.clone())) {
                         // On the disk: now it is shown queued.
                         Some(Ok(())) => app.queued(intent),
                         Some(Err(why)) => app.message = Some(why),
                         None => {}
                     },
                     Some(Effect::Discard(key)) => {
-                        if let Some(report) = desk.as_ref().and_then(|d| d.discard(&key)) {
+                        if let Some(report) = desk.and_then(|d| d.discard(&key)) {
                             app.on_triage(report);
                         }
                     }
                     Some(Effect::Retry(key)) => {
-                        if let Some(report) = desk.as_ref().and_then(|d| d.retry(&key)) {
+                        if let Some(report) = desk.and_then(|d| d.retry(&key)) {
                             app.on_triage(report);
                         }
                     }
                     None => {}
                 }
             }
-            Some(report) = report_rx.recv() => app.on_triage(report),
+            Some(report) = next_report(&mut triage) => {
+                station::take_answer(&mut board, &report, app.now);
+                app.on_triage(report);
+            }
             Some(officer) = officer_rx.recv() => {
                 let may_act = officer.role.may_act() && !app.options.read_only;
                 if may_act {
-                    let origin = Origin::new(customs.base_url(), &officer.officer_id);
-                    let opened = Desk::open(journal_dir, origin.clone());
-                    app.message = opened_message(&opened);
-                    app.outbox = opened.desk.outbox();
-                    app.triage_origin = Some(origin);
-                    tasks.push(tokio::spawn(sender::run(
-                        customs.clone(),
-                        opened.desk.clone(),
-                        report_tx.clone(),
+                    let opened = station::open_triage(
+                        &customs,
+                        &officer,
+                        journal_dir,
                         SendPolicy::of(config),
-                    )));
-                    desk = Some(opened.desk);
+                        &mut tasks,
+                    );
+                    app.message = opened.notice.clone();
+                    app.outbox = opened.desk.outbox();
+                    app.triage_origin = Some(opened.origin.clone());
+                    triage = Some(opened);
                 }
                 app.officer = Some(officer);
                 app.dirty = true;
             }
-            _ = ticker.tick() => app.work(clock(&app), WORK_SLICE),
+            _ = ticker.tick() => app.work(clock(&app), WORK_SLICE, &mut board),
             // Work left (a snapshot going in, parcels to judge): a slice
             // at a time, between keys and feeds.
-            _ = std::future::ready(()), if app.has_work() => app.work(clock(&app), WORK_SLICE),
+            _ = std::future::ready(()), if app.has_work(&board) => {
+                app.work(clock(&app), WORK_SLICE, &mut board);
+            }
             // A frame held back is drawn once its time comes.
             _ = tokio::time::sleep_until((drawn_at + FRAME).into()), if app.dirty => {}
             _ = terminate.recv() => break Ok(()),
@@ -263,16 +259,14 @@ pub async fn run(
         }
         if app.dirty && (key_pressed || drawn_at.elapsed() >= FRAME) {
             drawn_at = Instant::now();
-            if let Err(e) = draw(&mut terminal, &mut app) {
+            if let Err(e) = draw(&mut terminal, &mut app, &board) {
                 // A terminal that went away (the session dropped without a
                 // hang-up) ends the board like a hang-up does.
                 break if terminal_gone(&e) { Ok(()) } else { Err(e) };
             }
         }
     };
-    for task in tasks {
-        task.abort();
-    }
+    drop(tasks);
     restore_terminal();
     let _ = io::stdout().flush();
     // Not dropped: ratatui's drop shows the cursor and, when that fails on a
@@ -281,27 +275,12 @@ pub async fn run(
     outcome
 }
 
-/// What the officer is told about the journal when triage opens.
-fn opened_message(opened: &Opened) -> Option<String> {
-    let mut notes = Vec::new();
-    match &opened.journal {
-        Ok(path) if opened.unreadable > 0 => notes.push(format!(
-            "triage journal {}: {} unreadable line(s) skipped",
-            path.display(),
-            opened.unreadable
-        )),
-        Ok(_) => {}
-        Err(e) => notes.push(format!(
-            "triage journal {e}; actions will not survive a restart"
-        )),
+/// The next report of the triage sender, once triage is open.
+async fn next_report(triage: &mut Option<Triage>) -> Option<crate::triage::Report> {
+    match triage {
+        Some(triage) => triage.reports.recv().await,
+        None => std::future::pending().await,
     }
-    if opened.foreign > 0 {
-        notes.push(format!(
-            "{} unanswered action(s) in the journal were made for another API or officer: not sent",
-            opened.foreign
-        ));
-    }
-    (!notes.is_empty()).then(|| notes.join(" · "))
 }
 
 /// Whether a write error means the terminal is no longer there.

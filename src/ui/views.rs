@@ -3,7 +3,8 @@
 //! only when the board or the filter or sort changed, and the parcel list
 //! (which may hold a million rows) only while it is on screen, and at most
 //! once a second (or once per ten times what making it costs) while the
-//! feeds stream, so drawing never scans the whole board.
+//! feeds stream, so drawing never scans the whole board and a session
+//! elsewhere holds no copy of it.
 
 use std::time::Instant;
 
@@ -198,22 +199,86 @@ pub fn shed_rank(c: &ContainerEntry) -> u8 {
     }
 }
 
-/// The lists of every screen, as of a board revision. Keys are board
-/// keys (a train's, a container's, a parcel's).
+/// Board keys in a list, four bytes each: the list of a million parcels
+/// is 4 MB.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys(Vec<u32>);
+
+impl Keys {
+    /// A list without rows.
+    pub const EMPTY: Keys = Keys(Vec::new());
+
+    /// Rows in the list.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The key on a row.
+    pub fn get(&self, row: usize) -> Option<usize> {
+        self.0.get(row).map(|k| *k as usize)
+    }
+
+    /// The keys, in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().map(|k| *k as usize)
+    }
+
+    /// The row of a key.
+    pub fn position(&self, key: usize) -> Option<usize> {
+        self.iter().position(|k| k == key)
+    }
+}
+
+impl FromIterator<usize> for Keys {
+    /// Board keys fit in 32 bits: the board holds at most a few million
+    /// objects (a snapshot is bounded by `MAX_SNAPSHOT_OBJECTS`).
+    fn from_iter<I: IntoIterator<Item = usize>>(keys: I) -> Keys {
+        Keys(
+            keys.into_iter()
+                .filter_map(|k| u32::try_from(k).ok())
+                .collect(),
+        )
+    }
+}
+
+impl From<Vec<ParcelKey>> for Keys {
+    fn from(keys: Vec<ParcelKey>) -> Keys {
+        Keys(keys)
+    }
+}
+
+/// What a session's lists are made of, besides the board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    /// The parcel filter.
+    pub filter: Filter,
+    /// How the lists are sorted.
+    pub sorting: Sorting,
+    /// The train whose containers are listed.
+    pub train: Option<usize>,
+    /// Whether the parcel list is wanted (its screen is shown).
+    pub parcels: bool,
+}
+
+/// The lists of every screen, as of a board revision.
 #[derive(Debug, Default)]
 pub struct Views {
     /// Train keys for the departures board.
-    pub departures: Vec<u32>,
+    pub departures: Keys,
     /// Container keys of the open train.
-    pub containers: Vec<u32>,
-    /// Parcel keys passing the filter, sorted (kept only while the
-    /// parcels are on screen).
-    pub parcels: Vec<ParcelKey>,
+    pub containers: Keys,
+    /// Parcel keys passing the filter, sorted; empty unless wanted.
+    pub parcels: Keys,
     /// Held parcel keys, sorted.
-    pub holds: Vec<ParcelKey>,
+    pub holds: Keys,
     revision: Option<u64>,
     retirements: u64,
-    inputs: Option<(Filter, Sorting, Option<usize>)>,
+    inputs: Option<Inputs>,
     parcels_made: Option<ParcelsMade>,
 }
 
@@ -238,70 +303,47 @@ impl ParcelsMade {
 }
 
 impl Views {
-    /// Brings the lists up to the board, the filter and the sort. The
-    /// parcel list is made only while `parcels_shown`, and waits (see
-    /// [`ParcelsMade::due`]) for a moving board.
-    pub fn refresh(
-        &mut self,
-        board: &Board,
-        filter: &Filter,
-        sorting: Sorting,
-        train: Option<usize>,
-        parcels_shown: bool,
-        now: DateTime<Utc>,
-    ) {
-        let inputs = (filter.clone(), sorting, train);
-        let inputs_changed = self.inputs.as_ref() != Some(&inputs);
-        let board_changed = self.revision != Some(board.revision());
+    /// Brings the lists up to the board and the inputs. The parcel list is
+    /// made only while wanted, and waits (see [`ParcelsMade::due`]) for a
+    /// moving board. `still`: a board that moved on is not followed (a
+    /// frozen display), unless parcels left it.
+    pub fn refresh(&mut self, board: &Board, inputs: &Inputs, now: DateTime<Utc>, still: bool) {
+        let inputs_changed = self.inputs.as_ref() != Some(inputs);
+        // Parcels that left the board leave keys that name nothing (or,
+        // once reused, another parcel): recompute at once then.
+        let retired = board.retirements() != self.retirements;
+        let board_changed = self.revision != Some(board.revision()) && (!still || retired);
+        let sorting = inputs.sorting;
         if inputs_changed || board_changed {
             self.departures = departures(board, sorting);
-            self.containers = train.map_or_else(Vec::new, |k| containers(board, k));
+            self.containers = inputs
+                .train
+                .map_or_else(Keys::default, |k| containers(board, k));
             self.holds = holds(board, sorting);
             self.revision = Some(board.revision());
-            self.inputs = Some(inputs);
         }
-        self.refresh_parcels(board, filter, sorting, parcels_shown, inputs_changed, now);
-    }
-
-    fn refresh_parcels(
-        &mut self,
-        board: &Board,
-        filter: &Filter,
-        sorting: Sorting,
-        shown: bool,
-        inputs_changed: bool,
-        now: DateTime<Utc>,
-    ) {
-        let current = self
-            .parcels_made
-            .is_some_and(|made| made.revision == board.revision());
-        if !shown {
-            // Out of sight, a list that no longer matches the board is
-            // dropped rather than kept up.
-            if !current {
-                self.parcels = Vec::new();
-                self.parcels_made = None;
+        if !inputs.parcels {
+            // Out of sight, the list is let go rather than kept up.
+            self.parcels = Keys::default();
+            self.parcels_made = None;
+        } else {
+            let remake = match self.parcels_made {
+                None => true,
+                Some(_) if inputs_changed || retired => true,
+                Some(made) => made.revision != board.revision() && !still && made.due(now),
+            };
+            if remake {
+                let started = Instant::now();
+                self.parcels = parcels(board, &inputs.filter, sorting);
+                self.parcels_made = Some(ParcelsMade {
+                    at: now,
+                    revision: board.revision(),
+                    cost: started.elapsed(),
+                });
             }
-            return;
         }
-        // Parcels that left the board leave keys that name nothing (or,
-        // once reused, another parcel): remake at once then.
-        let retired = board.retirements() != self.retirements;
-        let remake = match self.parcels_made {
-            None => true,
-            Some(_) if inputs_changed || retired => true,
-            Some(made) => !current && made.due(now),
-        };
-        if remake {
-            let started = Instant::now();
-            self.parcels = parcels(board, filter, sorting);
-            self.retirements = board.retirements();
-            self.parcels_made = Some(ParcelsMade {
-                at: now,
-                revision: board.revision(),
-                cost: started.elapsed(),
-            });
-        }
+        self.retirements = board.retirements();
+        self.inputs = Some(inputs.clone());
     }
 
     /// Forgets everything, so the next refresh recomputes all.
@@ -312,7 +354,7 @@ impl Views {
     }
 }
 
-fn departures(board: &Board, sorting: Sorting) -> Vec<u32> {
+fn departures(board: &Board, sorting: Sorting) -> Keys {
     let mut keys = board.departures();
     if sorting.departures == ListSort::Urgency {
         // Trains with parcels in trouble first, departed ones last, each
@@ -325,12 +367,12 @@ fn departures(board: &Board, sorting: Sorting) -> Vec<u32> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys.into_iter().map(|k| k as u32).collect()
+    keys.into_iter().collect()
 }
 
-fn containers(board: &Board, train: usize) -> Vec<u32> {
+fn containers(board: &Board, train: usize) -> Keys {
     let Some(t) = board.train(train) else {
-        return Vec::new();
+        return Keys::default();
     };
     let mut keys: Vec<u32> = t.containers.keys().to_vec();
     keys.sort_by_key(|k| {
@@ -341,10 +383,10 @@ fn containers(board: &Board, train: usize) -> Vec<u32> {
             c.container_no.clone(),
         )
     });
-    keys
+    keys.into()
 }
 
-fn holds(board: &Board, sorting: Sorting) -> Vec<ParcelKey> {
+fn holds(board: &Board, sorting: Sorting) -> Keys {
     let mut held: Vec<Parcel> = board.held().collect();
     match sorting.holds {
         ListSort::Urgency => held.sort_by_key(|p| (p.slack().unwrap_or(Duration::MAX), p.number())),
@@ -354,7 +396,7 @@ fn holds(board: &Board, sorting: Sorting) -> Vec<ParcelKey> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys
+    keys.into()
 }
 
 /// Ranks of board keys (a train's or a container's) in the order of their
@@ -369,7 +411,8 @@ fn ranks<'a>(entries: impl Iterator<Item = (usize, &'a str)>) -> Vec<u32> {
     ranks
 }
 
-fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Vec<ParcelKey> {
+/// The parcels passing `filter`, sorted.
+pub fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Keys {
     let keys = board.search(filter.query());
     // Each parcel's place in the order as one 128-bit number (what it is
     // sorted by, then its inventory number), so sorting a million compares
@@ -423,7 +466,7 @@ fn parcels(board: &Board, filter: &Filter, sorting: Sorting) -> Vec<ParcelKey> {
     if sorting.reversed {
         keys.reverse();
     }
-    keys
+    keys.into()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! modes of `stty -g` before and after) and stays open, so the screen after
 //! the board can be read.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -203,20 +204,64 @@ impl Board {
 
     /// The board in a terminal of `size` with more flags and environment.
     pub fn start_with(sim: &Sim, size: (u16, u16), flags: &[&str], env: &[&str]) -> Board {
-        require_tmux();
-        let socket = format!(
+        let dir = Board::new_dir();
+        let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
+        let mut command: Vec<OsString> = [
+            "env",
+            "GREENCHANNEL_RAILWAY_TOKEN=demo-viewer",
+            "GREENCHANNEL_CUSTOMS_TOKEN=demo-officer",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        // The board's state (its triage journal) stays in the test's
+        // directory, away from the user's and the other tests'.
+        command.push(format!("XDG_STATE_HOME={}", dir.join("state").display()).into());
+        command.extend(env.iter().map(OsString::from));
+        command.push(env!("CARGO_BIN_EXE_greenchannel").into());
+        for arg in [
+            "--railway-url",
+            &sim.running.railway_url(),
+            "--customs-url",
+            &sim.running.customs_url(),
+            "--config",
+        ] {
+            command.push(arg.into());
+        }
+        command.push(config.into());
+        command.extend(["--lang", "en"].map(OsString::from));
+        command.extend(flags.iter().map(OsString::from));
+        Board::launch_in(dir, size, &command)
+    }
+
+    /// Any program (its path and arguments) in a tmux pane of `size`, run
+    /// as the board is: its pid and exit status recorded.
+    pub fn launch(size: (u16, u16), command: &[OsString]) -> Board {
+        Board::launch_in(Board::new_dir(), size, command)
+    }
+
+    /// A directory of its own for the next pane, and its tmux socket name.
+    fn new_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
             "greenchannel-e2e-{}-{}",
             std::process::id(),
             NEXT_SOCKET.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(&socket);
+        ));
         std::fs::create_dir_all(&dir).expect("temporary directory");
+        dir
+    }
+
+    fn launch_in(dir: PathBuf, size: (u16, u16), program: &[OsString]) -> Board {
+        require_tmux();
+        let socket = dir
+            .file_name()
+            .expect("a directory name")
+            .to_string_lossy()
+            .into_owned();
         let mut board = Board {
             socket,
             socket_path: None,
             dir,
         };
-        let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
         let (width, height) = (size.0.to_string(), size.1.to_string());
         let mut command = Command::new("tmux");
         command
@@ -225,25 +270,7 @@ impl Board {
             .args(["sh", "-c", LAUNCHER, "launcher"])
             .arg(board.dir.join("pid"))
             .arg(board.dir.join("status"))
-            .args([
-                "env",
-                "GREENCHANNEL_RAILWAY_TOKEN=demo-viewer",
-                "GREENCHANNEL_CUSTOMS_TOKEN=demo-officer",
-            ])
-            // The board's state (its triage journal) stays in the test's
-            // directory, away from the user's and the other tests'.
-            .arg(format!(
-                "XDG_STATE_HOME={}",
-                board.dir.join("state").display()
-            ))
-            .args(env)
-            .arg(env!("CARGO_BIN_EXE_greenchannel"))
-            .args(["--railway-url", &sim.running.railway_url()])
-            .args(["--customs-url", &sim.running.customs_url()])
-            .arg("--config")
-            .arg(config)
-            .args(["--lang", "en"])
-            .args(flags);
+            .args(program);
         // A fresh tmux server takes its environment from this process: no
         // settings or log of the user's leak into the board.
         for (name, _) in std::env::vars_os() {
@@ -320,6 +347,23 @@ impl Board {
         checked(
             self.tmux(&["send-keys", "-t", "board", "-l", text]),
             "tmux send-keys -l",
+        );
+    }
+
+    /// Resizes the pane's window, as a person dragging the corner of the
+    /// terminal.
+    pub fn resize(&self, width: u16, height: u16) {
+        checked(
+            self.tmux(&[
+                "resize-window",
+                "-t",
+                "board",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ]),
+            "tmux resize-window",
         );
     }
 

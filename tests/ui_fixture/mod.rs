@@ -1,6 +1,7 @@
 //! The board of the UI tests: the simulator's world (default seed) from
 //! 2026-11-26T03:30:00Z, its snapshot and a few minutes of both feeds'
-//! events applied, and an app over it with the clock held at the end.
+//! events applied, and an app over it with the clock held at the end,
+//! driven as the local terminal's event loop drives it ([`Local`]).
 
 use std::sync::OnceLock;
 
@@ -14,8 +15,8 @@ use greenchannel::feeds::health::FeedHealth;
 use greenchannel::sim::feed::FeedLog;
 use greenchannel::sim::world::TrainFilter;
 use greenchannel::sim::{SimConfig, World};
-use greenchannel::triage::Origin;
-use greenchannel::ui::app::{App, Options};
+use greenchannel::triage::{Origin, Report};
+use greenchannel::ui::app::{App, Effect, Options, Screen, WallPage, WallPlace};
 use greenchannel::ui::keymap::Keymap;
 use greenchannel::ui::theme::ThemeName;
 use greenchannel::ui::zone::Zone;
@@ -131,10 +132,97 @@ pub fn origin() -> Origin {
     Origin::new("http://127.0.0.1:7400/customs", &"ALK-0417".into())
 }
 
+/// An app and the board it has to itself, as the local terminal's event
+/// loop holds them: each call hands the app the board, and what the app
+/// lets go of after a key (a thaw) goes onto the board.
+#[derive(Debug)]
+pub struct Local {
+    /// The app.
+    pub app: App,
+    /// Its board.
+    pub board: Board,
+}
+
+impl std::ops::Deref for Local {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl std::ops::DerefMut for Local {
+    fn deref_mut(&mut self) -> &mut App {
+        &mut self.app
+    }
+}
+
+#[allow(dead_code)]
+impl Local {
+    /// A key, then what a thaw let go onto the board.
+    pub fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Option<Effect> {
+        let effect = self.app.on_key(key, &self.board);
+        self.app.settle(&mut self.board);
+        effect
+    }
+
+    /// An action, then what a thaw let go onto the board.
+    pub fn act(&mut self, action: greenchannel::ui::keymap::Action) -> Option<Effect> {
+        let effect = self.app.act(action, &self.board);
+        self.app.settle(&mut self.board);
+        effect
+    }
+
+    /// A feed message.
+    pub fn on_feed(&mut self, message: greenchannel::feeds::FeedMessage) {
+        self.app.on_feed(message, &mut self.board);
+    }
+
+    /// The clock moves on.
+    pub fn tick(&mut self, at: DateTime<Utc>) {
+        self.app.tick(at, &mut self.board);
+    }
+
+    /// The desk's word: the hold customs answered onto the board, the
+    /// rest to the app.
+    pub fn on_triage(&mut self, report: Report) {
+        greenchannel::station::take_answer(&mut self.board, &report, self.app.now);
+        self.app.on_triage(report);
+    }
+
+    /// The lists, before drawing.
+    pub fn prepare(&mut self) {
+        self.app.prepare(&self.board);
+    }
+
+    /// The row of a list's selection.
+    pub fn selected_row(&self, screen: Screen) -> Option<usize> {
+        self.app.selected_row(screen, &self.board)
+    }
+
+    /// The wall's pages.
+    pub fn wall_pages(&self) -> Vec<WallPage> {
+        self.app.wall_pages(&self.board)
+    }
+
+    /// The wall's page now.
+    pub fn wall_page(&self) -> WallPlace {
+        self.app.wall_page(&self.board)
+    }
+
+    /// The whole screen drawn.
+    pub fn draw(&self, frame: &mut ratatui::Frame) {
+        greenchannel::ui::render::draw(frame, &self.app, &self.board);
+    }
+}
+
 /// An app over the fixture's board, both feeds fresh, an officer signed
 /// in, its lists prepared.
-pub fn app(options: Options) -> App {
-    let mut app = App::new(board(), options, Zone::Beijing, now());
+pub fn app(options: Options) -> Local {
+    let mut app = Local {
+        app: App::new(options, Zone::Beijing, now()),
+        board: board(),
+    };
     app.health = Feed::BOTH.map(|feed| {
         let mut health = FeedHealth::new(feed);
         health.succeeded(now(), Some(Duration::zero()));

@@ -43,12 +43,12 @@ const RISK_WIDE: u16 = 27;
 const RISK_NARROW: u16 = 16;
 
 /// Draws the departures board.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let margin = app.board.watch_margin();
+    let margin = board.watch_margin();
     let wide = area.width >= 140;
     let widths: Vec<Constraint> = if wide {
         vec![
@@ -92,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .clamp(4, 60);
     let list = &app.views.departures;
     let row = |i: usize| -> Row<'static> {
-        let Some(t) = app.board.train(list[i] as usize) else {
+        let Some(t) = list.get(i).and_then(|k| board.train(k)) else {
             return Row::new(Vec::<Cell>::new());
         };
         let Some(train) = &t.train else {
@@ -126,7 +126,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let risk_width = if wide { RISK_WIDE } else { RISK_NARROW };
         cells.push(Cell::from(risk_counts(&t.tally, theme, risk_width.into())));
         if wide {
-            cells.push(Cell::from(shed_line(&app.board, t, theme)));
+            cells.push(Cell::from(shed_line(board, t, theme)));
         }
         Row::new(cells)
     };
@@ -144,7 +144,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header,
         &widths,
         list.len(),
-        app.selected_row(Screen::Departures),
+        app.selected_row(Screen::Departures, board),
         row,
         theme,
     );

@@ -2,6 +2,7 @@
 //! hold and the officers' notes, its goods, and every event from both
 //! feeds in order.
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -348,14 +349,14 @@ fn timeline(p: &Parcel, app: &App) -> Vec<Line<'static>> {
 }
 
 /// Draws the detail of the chosen parcel.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let parcel = app
         .detail
         .as_deref()
-        .and_then(|d| app.board.parcel_key(d))
-        .and_then(|k| app.board.parcel(k));
+        .and_then(|d| board.parcel_key(d))
+        .and_then(|k| board.parcel(k));
     let Some(p) = parcel else {
         frame.render_widget(
             Paragraph::new(w.no_parcel).block(block(format!(" {} ", w.detail), theme)),

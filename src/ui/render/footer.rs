@@ -1,6 +1,7 @@
 //! The footer: the line being typed, or a message, or the keys that work
 //! on this screen (from the keymap, so always true).
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -11,7 +12,7 @@ use crate::domain::text::{fit, fit_tail, width};
 use crate::ui::app::{App, InputKind, Screen};
 
 /// Draws the footer line.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
@@ -47,7 +48,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ))
     } else {
         let mut spans: Vec<Span> = Vec::new();
-        for action in app.hints() {
+        for action in app.hints(board) {
             if let Some(key) = app.options.keymap.hint(action) {
                 spans.push(styled(key, theme.key));
                 spans.push(styled(format!(" {}  ", action.brief(lang)), theme.dim));

@@ -2,6 +2,7 @@
 //! loud banner when a feed is stale or down), clock skew, the officer, and
 //! the screen tabs with the board's totals.
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -76,7 +77,7 @@ pub fn screen_name(screen: Screen, app: &App) -> &'static str {
 }
 
 /// Draws the header in `area` (of [`height`] lines).
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
@@ -227,7 +228,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         };
         spans.push(styled(name, style));
     }
-    let t = app.board.totals();
+    let t = board.totals();
     spans.push(Span::raw(" "));
     spans.push(styled(
         format!("{} {}", t.parcels, w.parcels.to_lowercase()),

@@ -1,6 +1,7 @@
 //! Holds: the triage queue, most urgent first (least time to the cut-off
 //! the parcel needs), with who has claimed each.
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
@@ -13,12 +14,12 @@ use crate::domain::text::fit;
 use crate::ui::app::{App, Screen};
 
 /// Draws the holds queue.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let margin = app.board.watch_margin();
+    let margin = board.watch_margin();
     let wide = area.width >= 140;
     // The "my action" column appears once this terminal has acted.
     let mine_column = wide && !app.outbox.is_empty();
@@ -51,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let (header, widths): (Vec<&str>, Vec<Constraint>) = columns.into_iter().unzip();
     let list = &app.views.holds;
     let row = |i: usize| -> Row<'static> {
-        let Some(p) = app.board.parcel(list[i]) else {
+        let Some(p) = list.get(i).and_then(|k| board.parcel(k as u32)) else {
             return Row::new(Vec::<Cell>::new());
         };
         let hold = p.hold();
@@ -141,7 +142,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header,
         &widths,
         list.len(),
-        app.selected_row(Screen::Holds),
+        app.selected_row(Screen::Holds, board),
         row,
         theme,
     );

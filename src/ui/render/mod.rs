@@ -1,5 +1,5 @@
-//! Drawing: the whole screen is a pure function of the [`App`]. One module
-//! per region.
+//! Drawing: the whole screen is a pure function of the [`App`] and the
+//! board it shows. One module per region.
 //!
 //! ```text
 //! ┌──────────────────────────────────────────────────────────────────────┐
@@ -28,6 +28,7 @@ mod parcels;
 mod train;
 mod wall;
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
@@ -47,14 +48,14 @@ pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 16;
 
 /// Draws everything.
-pub fn draw(frame: &mut Frame, app: &App) {
-    draw_screen(frame, app);
+pub fn draw(frame: &mut Frame, app: &App, board: &Board) {
+    draw_screen(frame, app, board);
     if app.options.theme.ascii {
         asciify(frame);
     }
 }
 
-fn draw_screen(frame: &mut Frame, app: &App) {
+fn draw_screen(frame: &mut Frame, app: &App, board: &Board) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, app);
@@ -66,20 +67,20 @@ fn draw_screen(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(area);
-    header::render(frame, top, app);
+    header::render(frame, top, app, board);
     if app.options.wall {
-        wall::render(frame, body, app);
+        wall::render(frame, body, app, board);
     } else {
         match app.screen {
-            Screen::Departures => departures::render(frame, body, app),
-            Screen::Train => train::render(frame, body, app),
-            Screen::Parcels => parcels::render(frame, body, app),
-            Screen::Detail => detail::render(frame, body, app),
-            Screen::Holds => holds::render(frame, body, app),
+            Screen::Departures => departures::render(frame, body, app, board),
+            Screen::Train => train::render(frame, body, app, board),
+            Screen::Parcels => parcels::render(frame, body, app, board),
+            Screen::Detail => detail::render(frame, body, app, board),
+            Screen::Holds => holds::render(frame, body, app, board),
             Screen::Feeds => feeds::render(frame, body, app),
         }
     }
-    footer::render(frame, bottom, app);
+    footer::render(frame, bottom, app, board);
     if app.help {
         help::render(frame, body, app);
     }

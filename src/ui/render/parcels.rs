@@ -1,6 +1,7 @@
 //! Parcels: every parcel (or those the filter keeps), each with its path as
 //! four stage cells, the slack to its cut-off, its risk and the reason.
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
@@ -33,7 +34,7 @@ pub fn stage_header(lang: crate::domain::Lang, cell: usize) -> String {
 }
 
 /// Draws the parcels table.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
@@ -75,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     };
     let list = &app.views.parcels;
     let row = |i: usize| -> Row<'static> {
-        let Some(p) = app.board.parcel(list[i]) else {
+        let Some(p) = list.get(i).and_then(|k| board.parcel(k as u32)) else {
             return Row::new(Vec::<Cell>::new());
         };
         let a = &p.assessment();
@@ -115,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header,
         &widths,
         list.len(),
-        app.selected_row(Screen::Parcels),
+        app.selected_row(Screen::Parcels, board),
         row,
         theme,
     );

@@ -1,6 +1,7 @@
 //! One train: its departure and cut-offs, and its containers with their
 //! shed state, wagon, place in the shed queue, parcels by stage and risk.
 
+use crate::board::Board;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -62,23 +63,23 @@ fn shed_text(c: &ContainerEntry, app: &App) -> String {
 }
 
 /// Draws the train screen.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let Some(key) = app.train.as_deref().and_then(|t| app.board.train_key(t)) else {
+    let Some(key) = app.train.as_deref().and_then(|t| board.train_key(t)) else {
         frame.render_widget(
             Paragraph::new(w.no_train).block(block(format!(" {} ", w.train), theme)),
             area,
         );
         return;
     };
-    let entry = app.board.train(key).expect("keyed");
+    let entry = board.train(key).expect("keyed");
     let [summary, list] =
         Layout::vertical([Constraint::Length(4), Constraint::Fill(1)]).areas(area);
 
-    let margin = app.board.watch_margin();
+    let margin = board.watch_margin();
     let first = match &entry.train {
         Some(train) => {
             let departs = train.expected_departure();
@@ -155,7 +156,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     };
     let containers = &app.views.containers;
     let row = |i: usize| -> Row<'static> {
-        let Some(c) = app.board.container(containers[i] as usize) else {
+        let Some(c) = containers.get(i).and_then(|k| board.container(k)) else {
             return Row::new(Vec::<Cell>::new());
         };
         let shed = fit(&shed_text(c, app), 40);
@@ -212,7 +213,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header,
         &widths,
         containers.len(),
-        app.selected_row(Screen::Train),
+        app.selected_row(Screen::Train, board),
         row,
         theme,
     );

@@ -2,6 +2,7 @@
 //! parcels at risk, late or held (a large countdown, the parcels in trouble
 //! on top) and the holds; a banner shouts when a feed is stale.
 
+use crate::board::Board;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -56,12 +57,19 @@ fn banner(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(lines).style(theme.alert), area);
 }
 
-fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize, usize)) {
+fn spotlight(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    board: &Board,
+    key: usize,
+    page: (usize, usize),
+) {
     let theme = &app.options.theme;
     let w = words(app);
     let lang = app.options.lang;
     let now = app.shown_at();
-    let Some(entry) = app.board.train(key) else {
+    let Some(entry) = board.train(key) else {
         return;
     };
     let Some(train) = &entry.train else { return };
@@ -76,7 +84,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         None => (departs, w.departure),
     };
     let big = big_countdown(big_at, now);
-    let big_style = if big_at - now < app.board.watch_margin() {
+    let big_style = if big_at - now < board.watch_margin() {
         theme.risk(Risk::AtRisk)
     } else {
         theme.title
@@ -110,7 +118,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
         .parcels
         .keys()
         .iter()
-        .filter_map(|k| app.board.parcel(*k))
+        .filter_map(|k| board.parcel(*k))
         .filter(|p| p.risk().is_flagged())
         .collect();
     flagged.sort_by_cached_key(|p| {
@@ -176,7 +184,7 @@ fn spotlight(frame: &mut Frame, area: Rect, app: &App, key: usize, page: (usize,
 }
 
 /// Draws the wall in `area` (below the header).
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
     let theme = &app.options.theme;
     let w = words(app);
     let troubled = !troubled_feeds(app).is_empty();
@@ -188,10 +196,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if troubled {
         banner(frame, alarm, app);
     }
-    let shown = app.wall_page();
+    let shown = app.wall_page(board);
     match shown.page {
-        WallPage::Spotlight(key) => spotlight(frame, body, app, key, (shown.index, shown.count)),
-        WallPage::Holds => holds::render(frame, body, app),
+        WallPage::Spotlight(key) => {
+            spotlight(frame, body, app, board, key, (shown.index, shown.count))
+        }
+        WallPage::Holds => holds::render(frame, body, app, board),
         WallPage::AllClear => {
             let [title, list] =
                 Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(body);
@@ -202,7 +212,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 ))),
                 title,
             );
-            departures::render(frame, list, app);
+            departures::render(frame, list, app, board);
         }
     }
 }
