@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, Utc};
+use greenchannel::board::judge::FULL_REVIEW_EVERY;
 use greenchannel::board::{Board, BoardSettings};
 use greenchannel::config::Config;
 use greenchannel::domain::{CustomsChange, Declaration, Delivery, Event, RailwayChange, Train};
@@ -246,7 +247,7 @@ proptest! {
 }
 
 /// What the board learns between two full reviews is not forgotten: the
-/// next tick after the minute judges every unfinished parcel again with
+/// next tick after `FULL_REVIEW_EVERY` judges every unfinished parcel again with
 /// it, even when nothing new was learned in that tick itself.
 #[test]
 fn durations_learned_between_full_reviews_are_used_at_the_next_one() {
@@ -268,12 +269,12 @@ fn durations_learned_between_full_reviews_are_used_at_the_next_one() {
     };
     let first_review = start() + Duration::minutes(2);
     follow(&mut board, first_review);
-    // Learned within the minute: not yet a full review.
+    // Learned soon after: not yet a full review.
     follow(&mut board, first_review + Duration::seconds(20));
 
     let unfinished = board.parcels().filter(|p| !p.path().is_ready()).count();
     let before = board.revision();
-    board.tick(first_review + Duration::seconds(70));
+    board.tick(first_review + FULL_REVIEW_EVERY + Duration::seconds(10));
     let judged = board.revision() - before;
     assert!(
         judged >= unfinished as u64,

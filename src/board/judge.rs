@@ -37,6 +37,11 @@ impl BoardSettings {
     }
 }
 
+/// The least time between two reviews of every parcel for what was
+/// learned: no parcel waits longer than this for its own review anyway
+/// (see `risk::assess`), so reviewing all more often buys little.
+pub const FULL_REVIEW_EVERY: Duration = Duration::minutes(5);
+
 /// The judge's state.
 #[derive(Debug)]
 pub struct Judge {
@@ -54,6 +59,8 @@ pub struct Judge {
     backlog: VecDeque<ParcelKey>,
     /// Which parcels are in the backlog (one bit each).
     in_backlog: Vec<u64>,
+    /// The next slot of a review of every parcel under way.
+    sweep: Option<ParcelKey>,
     last_full_review: Option<DateTime<Utc>>,
     /// Durations were learned since the last full review.
     learned_since_review: bool,
@@ -62,10 +69,10 @@ pub struct Judge {
 impl Judge {
     /// A judge that knows only the priors.
     pub fn new(settings: BoardSettings) -> Judge {
-        // Durations that moved by less than a twentieth of the watch margin
+        // Durations that moved by less than a tenth of the watch margin
         // change no verdict worth judging a million parcels again for.
         let estimates = Estimates::new(|step| settings.prior(step), settings.quantile)
-            .with_tolerance(settings.watch_margin / 20);
+            .with_tolerance(settings.watch_margin / 10);
         Judge {
             policy: RiskPolicy {
                 watch_margin: settings.watch_margin,
@@ -75,6 +82,7 @@ impl Judge {
             reviews: BinaryHeap::new(),
             backlog: VecDeque::new(),
             in_backlog: Vec::new(),
+            sweep: None,
             last_full_review: None,
             learned_since_review: false,
         }
@@ -125,18 +133,41 @@ impl Judge {
         self.backlog.len()
     }
 
+    /// Starts judging every parcel again, slot by slot, as work allows
+    /// (see [`Judge::next_swept`]).
+    pub fn start_sweep(&mut self) {
+        self.sweep = Some(0);
+    }
+
+    /// The next slot of the sweep under way among `slots`, if any.
+    pub fn next_swept(&mut self, slots: usize) -> Option<ParcelKey> {
+        let at = self.sweep?;
+        if at as usize >= slots {
+            self.sweep = None;
+            return None;
+        }
+        self.sweep = Some(at + 1);
+        Some(at)
+    }
+
+    /// Whether a sweep is under way.
+    pub fn is_sweeping(&self) -> bool {
+        self.sweep.is_some()
+    }
+
     /// Observes how long a step took.
     pub fn observe(&mut self, step: Step, took: Duration) {
         self.estimates.observe(step, took);
     }
 
     /// Takes in what was learned; whether every parcel should be judged
-    /// again now (at most once a minute, when something was learned).
+    /// again now (at most every [`FULL_REVIEW_EVERY`], when the durations
+    /// moved).
     pub fn full_review_due(&mut self, now: DateTime<Utc>) -> bool {
         self.learned_since_review |= self.estimates.refresh();
         let due = self
             .last_full_review
-            .is_none_or(|last| now - last >= Duration::minutes(1));
+            .is_none_or(|last| now - last >= FULL_REVIEW_EVERY);
         if self.learned_since_review && due {
             self.learned_since_review = false;
             self.last_full_review = Some(now);
@@ -184,5 +215,21 @@ mod tests {
         assert_eq!(order, [4, 1_000_000, 9]);
         judge.defer(4);
         assert_eq!(judge.next_deferred(), Some(4), "queued again once taken");
+    }
+
+    #[test]
+    fn a_sweep_hands_out_every_slot_once_then_ends() {
+        let mut judge = Judge::new(settings());
+        assert_eq!(judge.next_swept(3), None, "no sweep yet");
+        judge.start_sweep();
+        assert!(judge.is_sweeping());
+        let slots: Vec<u32> = std::iter::from_fn(|| judge.next_swept(3)).collect();
+        assert_eq!(slots, [0, 1, 2]);
+        assert!(!judge.is_sweeping());
+        // A board that shrank meanwhile ends it sooner.
+        judge.start_sweep();
+        assert_eq!(judge.next_swept(5), Some(0));
+        assert_eq!(judge.next_swept(1), None);
+        assert!(!judge.is_sweeping());
     }
 }

@@ -401,7 +401,7 @@ impl Board {
 
     /// Whether received deliveries or judging wait.
     pub fn has_work(&self) -> bool {
-        !self.intake.is_empty() || self.judge.backlog() > 0
+        !self.intake.is_empty() || self.judge.backlog() > 0 || self.judge.is_sweeping()
     }
 
     /// Whether the board has received as much as it should before working
@@ -1310,30 +1310,37 @@ impl Board {
 
     /// Brings the board to `now` and finishes everything there is to do:
     /// projects the shed, judges the parcels whose verdict time may have
-    /// changed (every unfinished one once a minute when durations were
-    /// learned), applies what was received, and lets departed trains go.
+    /// changed (every unfinished one, at most every
+    /// [`judge::FULL_REVIEW_EVERY`], when the durations learned moved),
+    /// applies what was received, and lets departed trains go.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
         self.start_tick();
         self.work_until(None, true);
     }
 
-    /// The start of a tick: the shed projected anew, and a full review
-    /// queued when one is due.
+    /// The start of a tick: the shed projected anew, and a sweep of every
+    /// parcel started when a full review is due.
     fn start_tick(&mut self) {
         self.ticked = Some(self.now.timestamp());
         self.refresh_shed(BTreeSet::new());
         if self.judge.full_review_due(self.now) {
-            let unready: Vec<ParcelKey> = self
-                .store
-                .rows()
-                .filter(|(_, r)| !r.path.path().is_ready())
-                .map(|(k, _)| k)
-                .collect();
-            for key in unready {
-                self.judge.defer(key);
+            self.judge.start_sweep();
+        }
+    }
+
+    /// The next parcel to judge again: the backlog first, then the sweep
+    /// of every unfinished parcel under way.
+    fn next_to_judge(&mut self) -> Option<ParcelKey> {
+        if let Some(key) = self.judge.next_deferred() {
+            return Some(key);
+        }
+        while let Some(slot) = self.judge.next_swept(self.store.slots()) {
+            if self.store.contains(slot) && !self.store.row(slot).path.path().is_ready() {
+                return Some(slot);
             }
         }
+        None
     }
 
     /// Works until `deadline` (none: until done): what was received, what
@@ -1365,7 +1372,7 @@ impl Board {
         }
         loop {
             for _ in 0..JUDGED_PER_LOOK {
-                let next = match self.judge.next_deferred() {
+                let next = match self.next_to_judge() {
                     Some(key) => Some(key),
                     None if time => self.next_due(),
                     None => None,

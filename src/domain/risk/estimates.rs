@@ -57,8 +57,9 @@ impl Step {
     }
 }
 
-/// The most recent observations kept per step.
-const WINDOW: usize = 256;
+/// The most recent observations kept per step (a busy port makes
+/// thousands an hour: a window this long keeps the quantiles steady).
+const WINDOW: usize = 1024;
 /// Observations needed before they replace the prior.
 pub(super) const MIN_SAMPLES: usize = 12;
 
@@ -126,15 +127,16 @@ impl Durations {
 }
 
 /// The quantiles a step's durations are compared at to tell whether they
-/// moved: the middle, the projection's, and the long tail.
-fn profile(d: &Durations, quantile: f64) -> [i64; 3] {
-    [d.typical(0.5), d.typical(quantile), d.typical(0.95)]
+/// moved: the middle and the projection's (the far tail moves with every
+/// few observations, and projections do not use it).
+fn profile(d: &Durations, quantile: f64) -> [i64; 2] {
+    [d.typical(0.5), d.typical(quantile)]
 }
 
 /// Whether a quantile moved enough for the verdicts to be worth redoing:
-/// by a twentieth of it, and at least by `floor` milliseconds.
+/// by a tenth of it, and at least by `floor` milliseconds.
 fn moved(old: i64, new: i64, floor: i64) -> bool {
-    (new - old).abs() >= (old.abs() / 20).max(floor)
+    (new - old).abs() >= (old.abs() / 10).max(floor)
 }
 
 /// The least move of a quantile that calls for judging every parcel again,
@@ -148,7 +150,7 @@ pub struct Estimates {
     quantile: f64,
     dirty: bool,
     /// Each step's profile when the verdicts last took it in.
-    taken_in: Vec<[i64; 3]>,
+    taken_in: Vec<[i64; 2]>,
     /// The least move of a quantile worth judging again for, ms.
     tolerance: i64,
 }
@@ -173,7 +175,7 @@ impl Estimates {
     }
 
     /// The same, telling of learned durations only once a quantile moved
-    /// by at least `floor` (and a twentieth): verdicts are judged against
+    /// by at least `floor` (and a tenth): verdicts are judged against
     /// margins of minutes.
     pub fn with_tolerance(self, floor: Duration) -> Self {
         Estimates {
@@ -205,7 +207,7 @@ impl Estimates {
             step.refresh();
         }
         self.dirty = false;
-        let now: Vec<[i64; 3]> = self
+        let now: Vec<[i64; 2]> = self
             .steps
             .iter()
             .map(|d| profile(d, self.quantile))
