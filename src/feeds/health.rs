@@ -135,6 +135,10 @@ impl Oddities {
     }
 }
 
+/// The least change of the servers' `Date` skew that moves the board's
+/// clock: `Date` has whole seconds, and an answer takes a while.
+pub const SKEW_RESOLUTION: Duration = Duration::milliseconds(1500);
+
 /// What is known of one feed's health.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedHealth {
@@ -148,7 +152,9 @@ pub struct FeedHealth {
     pub failing_since: Option<DateTime<Utc>>,
     /// Failures in a row.
     pub failures: u32,
-    /// Local clock minus the server's `Date` (positive: we are ahead).
+    /// Local clock minus the server's `Date` (positive: we are ahead),
+    /// as first read and kept until a reading differs by at least
+    /// [`SKEW_RESOLUTION`].
     pub skew: Option<Duration>,
     /// How long after it happened the newest event reached us.
     pub lag: Option<Duration>,
@@ -185,8 +191,17 @@ impl FeedHealth {
         self.failures = 0;
         self.failing_since = None;
         self.retry_at = None;
-        if skew.is_some() {
-            self.skew = skew;
+        if let Some(new) = skew {
+            // `Date` counts whole seconds, so readings of one skew differ
+            // by up to a second (and the answer's latency): the clock the
+            // board shows moves only for a skew that really changed, never
+            // back and forth with each answer.
+            let same = self
+                .skew
+                .is_some_and(|old| (new - old).abs() < SKEW_RESOLUTION);
+            if !same {
+                self.skew = Some(new);
+            }
         }
     }
 
@@ -280,6 +295,21 @@ mod tests {
         stale_after: Duration::seconds(20),
         down_after: Duration::seconds(120),
     };
+
+    #[test]
+    fn the_skew_moves_only_when_it_really_changed() {
+        let mut h = FeedHealth::new(Feed::Railway);
+        let ms = Duration::milliseconds;
+        h.succeeded(t(0), Some(ms(300)));
+        // Whole-second `Date`s read at other moments of the second.
+        h.succeeded(t(2), Some(ms(1200)));
+        h.succeeded(t(4), Some(ms(-400)));
+        assert_eq!(h.skew, Some(ms(300)), "the same skew, read again");
+        h.succeeded(t(6), None);
+        assert_eq!(h.skew, Some(ms(300)), "no Date tells nothing");
+        h.succeeded(t(8), Some(ms(2300)));
+        assert_eq!(h.skew, Some(ms(2300)), "a clock that moved");
+    }
 
     #[test]
     fn ok_then_stale_then_down() {
