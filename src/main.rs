@@ -353,7 +353,7 @@ struct SimArgs {
     paused: bool,
     /// Switch a fault on (repeatable): duplicates, reorder, rate_limit,
     /// outages, slow, cursor_expiry, unknown_codes, hostile_text,
-    /// mixed_offsets, lost_answers, or all.
+    /// mixed_offsets, lost_answers, torn_pages, or all.
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
     /// Real-world durations are divided by this (1 = the real timetable).

@@ -288,6 +288,122 @@ fn feeds_are_ok_when_the_servers_clock_is_ahead() {
     });
 }
 
+/// The servers' machine is down when the board starts: both feeds DOWN,
+/// never answered, why on a line each; once it is up, the board fills.
+#[test]
+fn a_board_started_before_its_servers_says_down_then_fills() {
+    let sim = Sim::new();
+    let trains = sim.upcoming_trains();
+    let plug = sim.plug(false);
+    let board = Board::start_through(&sim, &plug, &[]);
+    let screen = board.wait_for("both feeds DOWN, never answered", |s| {
+        header(s).contains("railway DOWN")
+            && header(s).contains("customs DOWN")
+            && s.contains("RAILWAY DOWN — never answered")
+            && s.contains("CUSTOMS DOWN — never answered")
+    });
+    assert!(screen.contains("could not connect"), "why:\n{screen}");
+    assert!(alive(board.pid()), "the board waits for its servers");
+    sim.plug_in(&plug);
+    board.wait_ready();
+    board.wait_for("every upcoming train on the departures board", |s| {
+        !s.contains("DOWN") && trains.iter().all(|(id, _)| s.contains(id.as_str()))
+    });
+}
+
+/// The servers' machine dies mid-run: both feeds STALE, counted from the
+/// last good answer, and the trains still on the board; once it is back,
+/// ok again.
+#[test]
+fn a_server_that_dies_shows_stale_with_its_last_trains_then_recovers() {
+    let sim = Sim::new();
+    let trains = sim.upcoming_trains();
+    let plug = sim.plug(true);
+    let board = Board::start_through(&sim, &plug, &["GREENCHANNEL_FEEDS_STALE_AFTER_SECONDS=2"]);
+    board.wait_ready();
+    let all_trains = |s: &str| trains.iter().all(|(id, _)| s.contains(id.as_str()));
+    board.wait_for("every upcoming train", all_trains);
+    plug.pull();
+    let screen = board.wait_for("both feeds STALE, the trains kept", |s| {
+        header(s).contains("railway STALE")
+            && header(s).contains("customs STALE")
+            && s.contains("RAILWAY STALE — last good")
+            && all_trains(s)
+    });
+    assert!(screen.contains("could not connect"), "why:\n{screen}");
+    sim.plug_in(&plug);
+    board.wait_for("both feeds ok again, the trains kept", |s| {
+        header(s).contains("railway ok")
+            && header(s).contains("customs ok")
+            && !s.contains("STALE")
+            && all_trains(s)
+    });
+}
+
+/// The servers' clock steps back an hour, then forward two: the skew is
+/// shown each time and the feeds stay ok; stepping back loses no train,
+/// and stepping forward the board follows the world (the trains that left
+/// in that hour go, the new ones come).
+#[test]
+fn a_server_clock_that_jumps_is_shown_and_followed() {
+    let sim = Sim::at(Utc::now());
+    let before = sim.upcoming_trains();
+    let board = Board::start(&sim);
+    board.wait_ready();
+    let shows =
+        |s: &str, trains: &[(String, String)]| trains.iter().all(|(id, _)| s.contains(id.as_str()));
+    board.wait_for("every upcoming train", |s| shows(s, &before));
+    let feeds_ok = |s: &str| header(s).contains("railway ok") && header(s).contains("customs ok");
+
+    sim.advance(-3600.0);
+    board.wait_for("an hour of skew, feeds ok, no train lost", |s| {
+        let skew = header(s);
+        (skew.contains("skew +60m") || skew.contains("skew +61m"))
+            && feeds_ok(s)
+            && shows(s, &before)
+    });
+
+    sim.advance(7200.0);
+    let after = sim.upcoming_trains();
+    assert!(
+        before.iter().all(|train| !after.contains(train)),
+        "an hour later the trains of before have left: {before:?} {after:?}"
+    );
+    let screen = board.wait_for(
+        "the skew the other way, the trains of the hour after",
+        |s| {
+            (header(s).contains("skew -59m") || header(s).contains("skew -58m"))
+                && feeds_ok(s)
+                && shows(s, &after)
+                && !before.iter().any(|(id, _)| s.contains(id.as_str()))
+        },
+    );
+    assert!(alive(board.pid()), "{screen}");
+}
+
+/// A terminal dragged down to one cell and back: the board survives it
+/// and draws the whole board again.
+#[test]
+fn a_terminal_of_one_cell_and_back_is_drawn_again() {
+    let sim = Sim::new();
+    let board = Board::start(&sim);
+    board.wait_ready();
+    let pid = board.pid();
+    board.resize(1, 1);
+    board.wait_for("a screen of one cell", |s| {
+        s.lines().all(|l| l.chars().count() <= 1)
+    });
+    // Time for a few frames at that size, and a feed delivery or two.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(alive(pid), "the board outlives a 1×1 terminal");
+    board.resize(3, 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(pid), "the board outlives a 3×2 terminal");
+    board.resize(160, 48);
+    board.wait_ready();
+    board.wait_for("the departures again", |s| titled(s, "Departures ·"));
+}
+
 #[test]
 fn a_small_terminal_says_it_is_too_small() {
     let sim = Sim::new();

@@ -1767,6 +1767,90 @@ async fn lost_answers_fault_records_then_drops_the_connection() {
     assert_eq!(hold_updates(&events, &number).len(), 1, "still once");
 }
 
+/// `torn_pages` sends a snapshot page or an event batch only in part and
+/// drops the connection: the client's read of the body fails (it is not
+/// left hanging), whether it asked for gzip or not; the same request
+/// answers whole once the fault is off.
+#[tokio::test]
+async fn torn_pages_fault_drops_the_connection_mid_body() {
+    let sim = common::start_sim(SimConfig::default()).await;
+    let cursor = fresh_cursor(&declarations_url(&sim)).await;
+    let events = format!("{}/v1/events", sim.customs_url());
+    let cases = [
+        (trains_url(&sim), vec![]),
+        (declarations_url(&sim), vec![("page_size", "1000")]),
+        (events, vec![("after", cursor.as_str())]),
+    ];
+    let whole = get_ok(&cases[1].0, VIEWER, &cases[1].1).await;
+    assert!(
+        whole["declarations"]
+            .as_array()
+            .is_some_and(|d| d.len() > 10)
+    );
+    common::faults(&sim, json!({"torn_pages": true, "torn_page_share": 1.0})).await;
+    for (url, query) in &cases {
+        for gzip in [false, true] {
+            let mut request = common::client().get(url).bearer_auth(VIEWER).query(query);
+            if gzip {
+                request = request.header(ACCEPT_ENCODING, "gzip");
+            }
+            let started = Instant::now();
+            let response = request.send().await.expect("the headers arrive");
+            assert_eq!(response.status(), 200, "{url}");
+            let error = response
+                .bytes()
+                .await
+                .expect_err(&format!("{url} (gzip {gzip}): the body is cut short"));
+            assert!(
+                !error.is_timeout(),
+                "{url}: dropped, not left hanging: {error}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{url}: dropped at once"
+            );
+        }
+    }
+    // Only pages and batches: whoami and a hold are answered whole.
+    get_ok(&format!("{}/v1/whoami", sim.customs_url()), OFFICER, &[]).await;
+    get_ok(&format!("{}/v1/holds", sim.customs_url()), VIEWER, &[]).await;
+    common::faults(&sim, json!({"torn_pages": false})).await;
+    for (url, query) in &cases {
+        get_ok(url, VIEWER, query).await;
+    }
+}
+
+/// The control clock moves back as well as forward: the `Date` of the
+/// answers goes back with it, while what happened stays happened and the
+/// feeds' `server_time` never goes back.
+#[tokio::test]
+async fn the_clock_steps_back_in_the_date_but_not_in_the_world() {
+    let sim = common::start_sim(SimConfig::default()).await;
+    let date = |answer: &Answer| {
+        DateTime::parse_from_rfc2822(answer.header("date").expect("Date"))
+            .expect("an HTTP date")
+            .with_timezone(&Utc)
+    };
+    let before = get(&trains_url(&sim), VIEWER, &[]).await;
+    let served_before = instant(&before.json()["server_time"]);
+    common::advance(&sim, -3600.0).await;
+    let after = get(&trains_url(&sim), VIEWER, &[]).await;
+    let stepped = date(&before) - date(&after);
+    assert!(
+        (3599..=3601).contains(&stepped.num_seconds()),
+        "the Date stepped back an hour: {stepped}"
+    );
+    assert!(instant(&after.json()["server_time"]) >= served_before);
+    assert_eq!(
+        after.json()["trains"],
+        before.json()["trains"],
+        "nothing un-happens"
+    );
+    common::advance(&sim, 7200.0).await;
+    let later = get(&trains_url(&sim), VIEWER, &[]).await;
+    assert!(instant(&later.json()["server_time"]) > served_before + chrono::Duration::minutes(59));
+}
+
 // ----- 7. HTTP details --------------------------------------------------------------------
 
 /// Snapshot pages carry an ETag; If-None-Match gets 304 until events happen, then 200.

@@ -7,6 +7,7 @@ mod ui_fixture;
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use greenchannel::domain::{HoldActionKind, Risk, Role};
+use greenchannel::feeds::health::FeedState;
 use greenchannel::feeds::{Feed, FeedMessage};
 use greenchannel::triage::{Intent, Outcome, Report};
 use greenchannel::ui::app::{Confirm, Effect, InputKind, Screen};
@@ -700,4 +701,37 @@ fn triage_needs_a_held_parcel_and_a_role_that_may_act() {
         assert!(app.input.is_none() && app.confirm.is_none());
     }
     assert!(app.outbox.entries().is_empty());
+}
+
+/// The railway and customs are different systems whose clocks may
+/// disagree, or one may jump (here customs' runs ten minutes ahead of this
+/// machine, the railway's on time): a feed that answered a second ago is
+/// ok, judged by this machine's clock, whichever server's clock the board
+/// keeps.
+#[test]
+fn feeds_whose_servers_clocks_disagree_are_judged_by_this_machines_clock() {
+    let mut app = board_app(false);
+    let local = now();
+    app.health[0].succeeded(local, Some(Duration::zero()));
+    app.health[1].succeeded(local, Some(Duration::minutes(-10)));
+    // The board's clock is customs': this machine's plus ten minutes.
+    app.tick(local + Duration::minutes(10) + Duration::seconds(1));
+    for health in &app.health {
+        assert_eq!(
+            app.feed_state(health),
+            FeedState::Ok,
+            "{:?}, answered a second ago",
+            health.feed
+        );
+    }
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).expect("terminal");
+    terminal.draw(|frame| app.draw(frame)).expect("drawn");
+    let header: String = (0..160)
+        .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_owned())
+        .collect();
+    assert!(
+        header.contains("railway ok") && header.contains("customs ok"),
+        "{header}"
+    );
 }

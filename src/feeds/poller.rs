@@ -2,7 +2,8 @@
 //! events after its cursor, again at once while `has_more`; a fresh
 //! snapshot after `410`; waits of at least `Retry-After` (bounded) after
 //! `429`; exponential back-off with jitter, capped, after any other
-//! failure. A snapshot is bounded too: a server that hands out pages for
+//! failure; a snapshot cut short by a failure worth waiting out goes on
+//! from the page that failed. A snapshot is bounded too: a server that hands out pages for
 //! ever, or the same page token twice, gets a malformed-answer failure.
 //! A one-off read ([`Poller::read_once`]) ends by its [`Deadline`].
 
@@ -116,6 +117,58 @@ pub struct Poller {
     last_failure: Option<FeedError>,
     /// Pages read of the snapshot being read (or last read).
     snapshot_pages: u32,
+    /// A snapshot cut short by a failure worth waiting out, to go on with.
+    progress: Option<Progress>,
+}
+
+/// A snapshot read in part: the page to read next and what the pages
+/// read so far brought.
+#[derive(Debug, Default)]
+struct Progress {
+    /// The next page (`None`: the first).
+    next: Option<PageToken>,
+    /// Every page token given so far.
+    seen_tokens: HashSet<PageToken>,
+    /// The first page's cursor.
+    cursor: Option<Cursor>,
+    /// Pages read.
+    pages: u32,
+    /// The railway's trains so far.
+    trains: Vec<Train>,
+    /// Customs' declarations so far.
+    declarations: Vec<Declaration>,
+    /// Why records were skipped.
+    bad: Vec<FeedText>,
+    /// The clock skew the pages showed.
+    skew: Option<chrono::Duration>,
+}
+
+/// What a snapshot lists: trains or declarations.
+trait SnapshotObject: DeserializeOwned {
+    /// Where a snapshot in part keeps them.
+    fn kept(progress: &mut Progress) -> &mut Vec<Self>;
+}
+
+impl SnapshotObject for Train {
+    fn kept(progress: &mut Progress) -> &mut Vec<Self> {
+        &mut progress.trains
+    }
+}
+
+impl SnapshotObject for Declaration {
+    fn kept(progress: &mut Progress) -> &mut Vec<Self> {
+        &mut progress.declarations
+    }
+}
+
+/// Whether a snapshot cut short by `error` goes on where it stopped: after
+/// no answer, a `5xx` or a `429` the page tokens still hold; after anything
+/// else (a `410`, a refused or malformed page) it starts again.
+fn resumable(error: &FeedError) -> bool {
+    matches!(
+        error,
+        FeedError::Transport(_) | FeedError::Unavailable { .. } | FeedError::RateLimited { .. }
+    )
 }
 
 impl Poller {
@@ -130,6 +183,7 @@ impl Poller {
             health: FeedHealth::new(feed),
             last_failure: None,
             snapshot_pages: 0,
+            progress: None,
         }
     }
 
@@ -144,6 +198,9 @@ impl Poller {
     }
 
     /// Reads every page of a snapshot; sets the cursor from the first.
+    /// A snapshot cut short by a failure that is worth waiting out (no
+    /// answer, `5xx`, `429`) goes on from the page that failed at the next
+    /// step; any other failure starts it again from the first page.
     async fn snapshot(&mut self) -> Result<Delivery, FeedError> {
         Ok(match self.feed() {
             Feed::Railway => Delivery::RailwaySnapshot(self.pages::<Train>().await?),
@@ -151,50 +208,63 @@ impl Poller {
         })
     }
 
-    async fn pages<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, FeedError> {
-        let mut token: Option<PageToken> = None;
-        let mut seen_tokens: HashSet<PageToken> = HashSet::new();
-        let mut cursor: Option<Cursor> = None;
-        let mut objects: Vec<T> = Vec::new();
-        let mut bad = Vec::new();
-        let mut skew = None;
-        self.snapshot_pages = 0;
+    async fn pages<T: SnapshotObject>(&mut self) -> Result<Vec<T>, FeedError> {
+        let mut progress = self.progress.take().unwrap_or_default();
+        self.snapshot_pages = progress.pages;
         loop {
-            let page = self
+            let page = match self
                 .client
-                .snapshot_page::<T>(token.as_ref(), self.settings.page_size, &mut self.cache)
-                .await?;
-            self.snapshot_pages = self.snapshot_pages.saturating_add(1);
-            skew = page.skew().or(skew);
+                .snapshot_page::<T>(
+                    progress.next.as_ref(),
+                    self.settings.page_size,
+                    &mut self.cache,
+                )
+                .await
+            {
+                Ok(page) => page,
+                Err(error) => {
+                    if resumable(&error) {
+                        self.progress = Some(progress);
+                    }
+                    return Err(error);
+                }
+            };
+            progress.pages = progress.pages.saturating_add(1);
+            self.snapshot_pages = progress.pages;
+            progress.skew = page.skew().or(progress.skew);
             let page = page.body;
-            if token.is_none() {
-                cursor = Some(page.cursor.ok_or_else(|| {
+            if progress.next.is_none() {
+                progress.cursor = Some(page.cursor.ok_or_else(|| {
                     malformed("the first snapshot page carries no cursor".to_owned())
                 })?);
             }
+            let objects = T::kept(&mut progress);
             objects.extend(page.items);
-            bad.extend(page.bad);
-            if objects.len() > MAX_SNAPSHOT_OBJECTS {
+            let count = objects.len();
+            progress.bad.extend(page.bad);
+            if count > MAX_SNAPSHOT_OBJECTS {
                 return Err(malformed(format!(
                     "a snapshot of more than {MAX_SNAPSHOT_OBJECTS} objects"
                 )));
             }
             match page.next_page_token {
-                Some(next) if !seen_tokens.insert(next.clone()) => {
+                Some(next) if !progress.seen_tokens.insert(next.clone()) => {
                     return Err(malformed(
                         "the snapshot gave the same page token twice".to_owned(),
                     ));
                 }
-                Some(next) => token = Some(next),
+                Some(next) => progress.next = Some(next),
                 None => break,
             }
         }
         let now = Utc::now();
-        self.cursor = cursor;
+        self.cursor = progress.cursor.take();
         self.health.snapshot_taken(now);
-        self.health.oddities.malformed(now, bad);
-        self.health.succeeded(now, skew);
-        Ok(objects)
+        self.health
+            .oddities
+            .malformed(now, std::mem::take(&mut progress.bad));
+        self.health.succeeded(now, progress.skew);
+        Ok(std::mem::take(T::kept(&mut progress)))
     }
 
     /// One poll of events after the cursor.

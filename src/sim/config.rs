@@ -212,6 +212,11 @@ pub struct Faults {
     pub lost_answers: bool,
     /// Which share.
     pub lost_answer_share: f64,
+    /// Send half of a share of snapshot pages and event batches, then
+    /// drop the connection (a connection reset mid-answer).
+    pub torn_pages: bool,
+    /// Which share.
+    pub torn_page_share: f64,
 }
 
 /// The on/off faults by name: how to read each switch and how to reach it.
@@ -221,7 +226,7 @@ type Switch = (
     fn(&mut Faults) -> &mut bool,
 );
 
-const SWITCHES: [Switch; 10] = [
+const SWITCHES: [Switch; 11] = [
     ("duplicates", |f| f.duplicates, |f| &mut f.duplicates),
     ("reorder", |f| f.reorder, |f| &mut f.reorder),
     ("rate_limit", |f| f.rate_limit, |f| &mut f.rate_limit),
@@ -244,6 +249,7 @@ const SWITCHES: [Switch; 10] = [
         |f| &mut f.mixed_offsets,
     ),
     ("lost_answers", |f| f.lost_answers, |f| &mut f.lost_answers),
+    ("torn_pages", |f| f.torn_pages, |f| &mut f.torn_pages),
 ];
 
 /// The names of the faults, for flags and messages.
@@ -311,6 +317,8 @@ impl Default for Faults {
             mixed_offsets: false,
             lost_answers: false,
             lost_answer_share: 0.5,
+            torn_pages: false,
+            torn_page_share: 0.1,
         }
     }
 }
@@ -575,6 +583,7 @@ impl SimConfig {
                 self.faults.cursor_expiry_share,
             ),
             ("faults.lost_answer_share", self.faults.lost_answer_share),
+            ("faults.torn_page_share", self.faults.torn_page_share),
         ];
         for (name, share) in shares {
             need(

@@ -66,10 +66,12 @@ impl SimClock {
         }
     }
 
+    /// Moves the clock by `by`, forward or back; a move past the
+    /// calendar's ends is not made.
     fn advance(&mut self, by: Duration) {
         match &mut self.paused_at {
-            Some(at) => *at += by,
-            None => self.offset += by,
+            Some(at) => *at = at.checked_add_signed(by).unwrap_or(*at),
+            None => self.offset = self.offset.checked_add(&by).unwrap_or(self.offset),
         }
     }
 }
@@ -368,7 +370,46 @@ async fn inject_faults(
     if faults.slow && state.roll(faults.slow_share) {
         tokio::time::sleep(std::time::Duration::from_millis(faults.slow_ms)).await;
     }
-    next.run(request).await
+    let tearable = faults.torn_pages && is_page(&request);
+    let response = next.run(request).await;
+    if tearable && response.status() == StatusCode::OK && state.roll(faults.torn_page_share) {
+        return torn(response).await;
+    }
+    response
+}
+
+/// Whether a request reads a snapshot page or an event batch.
+fn is_page(request: &Request) -> bool {
+    let path = request.uri().path();
+    request.method() == axum::http::Method::GET
+        && ["/v1/trains", "/v1/declarations", "/v1/events"]
+            .iter()
+            .any(|page| path.ends_with(page))
+}
+
+/// The answer's headers and the first half of its body, then the
+/// connection dropped: the client reads a body that ends too soon.
+async fn torn(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(whole) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let half = whole.slice(..whole.len() / 2);
+    let body = futures_util::stream::unfold(Some(half), |half| async move {
+        match half {
+            Some(half) => Some((Ok(half), None)),
+            None => {
+                // Time for the half to go out before the connection drops.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Some((
+                    Err(std::io::Error::other("torn_pages: connection dropped")),
+                    None,
+                ))
+            }
+        }
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(body))
 }
 
 /// Every answer's `Date` is the scenario clock: the server's clock, as a
@@ -724,8 +765,11 @@ async fn control_clock(State(state): State<Arc<SimState>>, body: Bytes) -> Respo
             Some(false) => clock.resume(),
             None => {}
         }
-        if let Some(seconds) = command.advance_seconds.filter(|s| *s > 0.0) {
-            clock.advance(Duration::milliseconds((seconds * 1000.0) as i64));
+        // Back as well as forward: a server's clock may step back. The
+        // world never goes back (it stays at the latest instant it saw).
+        if let Some(seconds) = command.advance_seconds.filter(|s| s.is_finite()) {
+            let millis = (seconds * 1000.0).clamp(-1e15, 1e15) as i64;
+            clock.advance(Duration::milliseconds(millis));
         }
     }
     control_status(State(state)).await

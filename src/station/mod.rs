@@ -152,6 +152,12 @@ pub fn take_answer(board: &mut Board, report: &Report, now: DateTime<Utc>) {
 /// The board's clock: this machine's, corrected by the skew the servers'
 /// `Date` showed (customs first, else the railway).
 pub fn servers_now(health: &[FeedHealth; 2]) -> DateTime<Utc> {
-    let skew = health[1].skew.or(health[0].skew).unwrap_or_default();
-    Utc::now() - skew
+    Utc::now() - board_skew(health)
+}
+
+/// How far this machine's clock is ahead of the board's clock: the skew
+/// customs showed, else the railway's. The board's clock plus this is
+/// this machine's, whatever each feed's own skew.
+pub fn board_skew(health: &[FeedHealth; 2]) -> chrono::Duration {
+    health[1].skew.or(health[0].skew).unwrap_or_default()
 }

@@ -306,15 +306,17 @@ impl App {
         self.frozen.as_ref().map_or(self.now, |f| f.at)
     }
 
-    /// The local clock: health times are local (the board's clock is the
-    /// servers', corrected by the skew each feed measured).
-    pub fn local_now(&self, health: &FeedHealth) -> DateTime<Utc> {
-        self.now + health.skew.unwrap_or_default()
+    /// The local clock, by which health times are written: the board's
+    /// clock is this machine's corrected by one skew (customs', else the
+    /// railway's), so that skew undoes it — not each feed's own, which
+    /// differs when the two servers' clocks do.
+    pub fn local_now(&self) -> DateTime<Utc> {
+        self.now + crate::station::board_skew(&self.health)
     }
 
     /// A feed's state now.
     pub fn feed_state(&self, health: &FeedHealth) -> crate::feeds::health::FeedState {
-        health.state(self.local_now(health), &self.options.limits)
+        health.state(self.local_now(), &self.options.limits)
     }
 
     /// Whether the display is held still.

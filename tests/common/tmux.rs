@@ -17,12 +17,15 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use greenchannel::sim::{RunningSim, SimConfig};
 use serde_json::{Value, json};
+
+use super::plug::Plug;
 
 /// How long the screen may take to show what a test waits for.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,6 +100,23 @@ impl Sim {
     pub fn faults(&self, settings: Value) {
         self.runtime
             .block_on(super::faults(&self.running, settings));
+    }
+
+    /// Moves the paused scenario clock (back, when negative).
+    pub fn advance(&self, seconds: f64) {
+        self.runtime
+            .block_on(super::advance(&self.running, seconds));
+    }
+
+    /// A [`Plug`] in front of the simulator, plugged in or not.
+    pub fn plug(&self, plugged_in: bool) -> Arc<Plug> {
+        self.runtime
+            .block_on(Plug::new(self.running.addr, plugged_in))
+    }
+
+    /// Puts `plug` back: the simulator is reachable through it again.
+    pub fn plug_in(&self, plug: &Arc<Plug>) {
+        self.runtime.block_on(plug.plug_in());
     }
 
     /// Answers every request 503 from now on (an outage an hour long,
@@ -204,6 +224,20 @@ impl Board {
 
     /// The board in a terminal of `size` with more flags and environment.
     pub fn start_with(sim: &Sim, size: (u16, u16), flags: &[&str], env: &[&str]) -> Board {
+        let urls = [sim.running.railway_url(), sim.running.customs_url()];
+        Board::start_at(&urls, size, flags, env)
+    }
+
+    /// The board on 160×48 reading the simulator through `plug`, with
+    /// more environment.
+    pub fn start_through(sim: &Sim, plug: &Plug, env: &[&str]) -> Board {
+        let urls = [sim.running.railway_url(), sim.running.customs_url()].map(|url| plug.url(&url));
+        Board::start_at(&urls, (160, 48), &[], env)
+    }
+
+    /// The board in a terminal of `size` against the railway and customs
+    /// APIs at `urls`, with more flags and environment.
+    pub fn start_at(urls: &[String; 2], size: (u16, u16), flags: &[&str], env: &[&str]) -> Board {
         let dir = Board::new_dir();
         let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
         let mut command: Vec<OsString> = [
@@ -220,9 +254,9 @@ impl Board {
         command.push(env!("CARGO_BIN_EXE_greenchannel").into());
         for arg in [
             "--railway-url",
-            &sim.running.railway_url(),
+            &urls[0],
             "--customs-url",
-            &sim.running.customs_url(),
+            &urls[1],
             "--config",
         ] {
             command.push(arg.into());

@@ -53,7 +53,7 @@ const FACTS: &[Fact] = &[
         zh: "最近成功",
         cell: |h, app| {
             h.last_success.map_or("-".to_owned(), |at| {
-                let ago = short((app.local_now(h) - at).max(chrono::Duration::zero()));
+                let ago = short((app.local_now() - at).max(chrono::Duration::zero()));
                 match app.options.lang {
                     Lang::En => format!("{ago} ago"),
                     Lang::Zh => format!("{ago}前"),
@@ -76,14 +76,14 @@ const FACTS: &[Fact] = &[
         zh: "下次尝试",
         cell: |h, app| {
             h.retry_at.map_or("·".to_owned(), |at| {
-                countdown(at, app.local_now(h), app.options.lang)
+                countdown(at, app.local_now(), app.options.lang)
             })
         },
     },
     Fact {
         en: "events in the last minute",
         zh: "近一分钟事件",
-        cell: |h, app| h.events_per_minute(app.local_now(h)).to_string(),
+        cell: |h, app| h.events_per_minute(app.local_now()).to_string(),
     },
     Fact {
         en: "lag: latest / worst",

@@ -51,7 +51,7 @@ pub fn notices(app: &App) -> Vec<(Feed, &str)> {
         .iter()
         .filter_map(|h| {
             h.oddities
-                .notice(app.local_now(h))
+                .notice(app.local_now())
                 .map(|notice| (h.feed, notice))
         })
         .collect()
@@ -173,7 +173,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, board: &Board) {
 
     // One loud line per feed in trouble, with how long and why.
     for (n, (health, state)) in troubled_feeds(app).into_iter().enumerate() {
-        let age = health.age(app.local_now(health)).map_or_else(
+        let age = health.age(app.local_now()).map_or_else(
             || "never answered".to_owned(),
             |a| format!("last good {} ago", short(a)),
         );
