@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use greenchannel::board::Board;
 use greenchannel::config::Config;
+use greenchannel::domain::Delivery;
 use greenchannel::feeds::{self, Feed, FeedMessage};
 use greenchannel::sim::{self, SimConfig};
 use tokio::sync::mpsc;
@@ -24,6 +25,19 @@ const WORK_SLICE: Duration = Duration::from_millis(8);
 
 /// Past this the run counts as failed.
 const GIVE_UP: Duration = Duration::from_secs(300);
+
+/// Hands a delivery to the board, noting when the customs snapshot came.
+fn receive(
+    board: &mut Board,
+    delivery: Delivery,
+    snapshot_received: &mut Option<Duration>,
+    started: Instant,
+) {
+    if matches!(delivery, Delivery::CustomsSnapshot(_)) {
+        snapshot_received.get_or_insert(started.elapsed());
+    }
+    board.receive(delivery);
+}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -68,10 +82,7 @@ async fn main() {
         while !board.is_busy() {
             match from_feeds.try_recv() {
                 Ok(FeedMessage::Delivered { delivery, .. }) => {
-                    if matches!(delivery, greenchannel::domain::Delivery::CustomsSnapshot(_)) {
-                        snapshot_received.get_or_insert(started.elapsed());
-                    }
-                    board.receive(delivery);
+                    receive(&mut board, delivery, &mut snapshot_received, started);
                 }
                 Ok(FeedMessage::Health(_)) => {}
                 Err(_) => break,
@@ -87,7 +98,9 @@ async fn main() {
         } else {
             // Nothing to do: wait for the feeds as the loop does.
             match from_feeds.recv().await {
-                Some(FeedMessage::Delivered { delivery, .. }) => board.receive(delivery),
+                Some(FeedMessage::Delivered { delivery, .. }) => {
+                    receive(&mut board, delivery, &mut snapshot_received, started);
+                }
                 Some(FeedMessage::Health(_)) => {}
                 None => panic!("the pollers stopped"),
             }
