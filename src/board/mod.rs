@@ -391,12 +391,13 @@ impl Board {
     /// left. Whether work remains (call again soon).
     pub fn work(&mut self, now: DateTime<Utc>, budget: std::time::Duration) -> bool {
         self.now = now;
-        // The shed is projected anew once a second, however often the
-        // loop comes to work.
+        // The budget counts the shed's projection too, done anew once a
+        // second however often the loop comes to work.
+        let deadline = Instant::now() + budget;
         if self.ticked != Some(now.timestamp()) {
             self.start_tick();
         }
-        self.work_until(Some(Instant::now() + budget), true)
+        self.work_until(Some(deadline), true)
     }
 
     /// Whether received deliveries or judging wait.
