@@ -365,6 +365,30 @@ fn freezing_holds_deliveries_back_until_thawed() {
     assert_eq!(app.shown_at(), now() + Duration::seconds(10));
 }
 
+/// A thaw hands what was held back to the board; the loop works it
+/// through in slices, so the key that thawed is not held up by it.
+#[test]
+fn a_thaw_leaves_the_held_back_work_to_the_loops_slices() {
+    let mut local = board_app(false);
+    press(&mut local, char_key('f'));
+    let feeds = [Feed::Railway, Feed::Customs];
+    for (feed, delivery) in feeds.into_iter().zip(later()) {
+        local.on_feed(FeedMessage::Delivered { feed, delivery });
+    }
+    let before = local.board.digest();
+    let Local { app, board } = &mut local;
+    app.on_key(char_key('f'), board);
+    app.settle(board);
+    assert!(!app.is_frozen());
+    assert!(board.has_work(), "the thawed deliveries wait for the loop");
+    assert!(
+        board.digest() == before,
+        "nothing applied by the key itself"
+    );
+    while board.work(app.now, std::time::Duration::from_millis(8)) {}
+    assert!(board.digest() != before, "the slices applied them");
+}
+
 #[test]
 fn the_wall_ignores_navigation_and_asks_before_quitting() {
     let mut app = board_app(true);

@@ -378,14 +378,15 @@ impl App {
         }
     }
 
-    /// Applies what a thaw let go to a board this screen has to itself,
-    /// and reviews it at the time shown now (after each key).
+    /// Hands what a thaw let go to a board this screen has to itself
+    /// (after each key); the loop works it through in slices, as it does
+    /// any delivery, so a long freeze never holds the keys up at once.
     pub fn settle(&mut self, board: &mut Board) {
         if let Some(queued) = self.thawed.take() {
             for message in queued {
                 self.apply(message, board);
             }
-            board.tick(self.now);
+            self.dirty = true;
         }
     }
 

@@ -161,16 +161,27 @@ impl std::ops::DerefMut for Local {
 impl Local {
     /// A key, then what a thaw let go onto the board.
     pub fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Option<Effect> {
+        let was_frozen = self.app.is_frozen();
         let effect = self.app.on_key(key, &self.board);
-        self.app.settle(&mut self.board);
+        self.settle(was_frozen);
         effect
     }
 
     /// An action, then what a thaw let go onto the board.
     pub fn act(&mut self, action: greenchannel::ui::keymap::Action) -> Option<Effect> {
+        let was_frozen = self.app.is_frozen();
         let effect = self.app.act(action, &self.board);
-        self.app.settle(&mut self.board);
+        self.settle(was_frozen);
         effect
+    }
+
+    /// What a thaw let go, handed to the board and worked through at the
+    /// time shown, as the loop does in slices.
+    fn settle(&mut self, was_frozen: bool) {
+        self.app.settle(&mut self.board);
+        if was_frozen && !self.app.is_frozen() {
+            self.board.tick(self.app.now);
+        }
     }
 
     /// A feed message.
