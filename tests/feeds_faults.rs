@@ -22,6 +22,7 @@ use greenchannel::feeds::deadline::Deadline;
 use greenchannel::feeds::health::FeedHealth;
 use greenchannel::feeds::poller::{PollSettings, Poller};
 use greenchannel::feeds::{Backoff, Feed, FeedMessage};
+use greenchannel::sim::config::FAULT_NAMES;
 use greenchannel::sim::{RunningSim, SimConfig};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -210,14 +211,14 @@ async fn matches_a_clean_read(sim: &RunningSim, follower: &Follower, what: &str)
     }
 }
 
-/// Every fault off.
+/// Every fault off, by the simulator's own list of them.
 fn no_faults() -> Value {
-    json!({
-        "duplicates": false, "reorder": false, "rate_limit": false, "outages": false,
-        "slow": false, "cursor_expiry": false, "unknown_codes": false,
-        "hostile_text": false, "mixed_offsets": false, "lost_answers": false,
-        "torn_pages": false,
-    })
+    Value::Object(
+        FAULT_NAMES
+            .iter()
+            .map(|name| ((*name).to_owned(), Value::Bool(false)))
+            .collect(),
+    )
 }
 
 #[tokio::test]

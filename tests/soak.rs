@@ -10,6 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::tmux::*;
+use greenchannel::config::Config;
 use greenchannel::sim::SimConfig;
 use serde_json::json;
 
@@ -87,21 +88,30 @@ fn cpu_rate(samples: &[Sample]) -> f64 {
 }
 
 /// Board settings (as environment) for a world `COMPRESSION` times
-/// faster than the real one: every duration of judgement divided by it.
+/// faster than the real one: every duration of judgement divided by it,
+/// as [`Config::compressed`] divides them.
 fn compressed_settings() -> Vec<String> {
+    let config = Config::default().compressed(COMPRESSION);
+    let priors = &config.risk.priors;
     [
-        ("RISK_WATCH_MARGIN_MINUTES", 20.0),
-        ("RISK_PRIORS_DECLARATION", 15.0),
-        ("RISK_PRIORS_REVIEW", 30.0),
-        ("RISK_PRIORS_INSPECTION", 75.0),
-        ("RISK_PRIORS_HOLD", 150.0),
-        ("RISK_PRIORS_RELEASE", 15.0),
-        ("RISK_PRIORS_YARD_TO_QUEUE", 10.0),
-        ("RISK_PRIORS_LIFT", 5.0),
-        ("BOARD_KEEP_DEPARTED_MINUTES", 120.0),
+        (
+            "RISK_WATCH_MARGIN_MINUTES",
+            config.risk.watch_margin_minutes,
+        ),
+        ("RISK_PRIORS_DECLARATION", priors.declaration),
+        ("RISK_PRIORS_REVIEW", priors.review),
+        ("RISK_PRIORS_INSPECTION", priors.inspection),
+        ("RISK_PRIORS_HOLD", priors.hold),
+        ("RISK_PRIORS_RELEASE", priors.release),
+        ("RISK_PRIORS_YARD_TO_QUEUE", priors.yard_to_queue),
+        ("RISK_PRIORS_LIFT", priors.lift),
+        (
+            "BOARD_KEEP_DEPARTED_MINUTES",
+            config.board.keep_departed_minutes,
+        ),
     ]
     .iter()
-    .map(|(name, minutes)| format!("GREENCHANNEL_{name}={}", minutes / COMPRESSION))
+    .map(|(name, minutes)| format!("GREENCHANNEL_{name}={minutes}"))
     .collect()
 }
 
@@ -135,14 +145,15 @@ fn a_week_of_the_port_with_faults_leaves_the_board_flat() {
         "unknown_codes": true, "hostile_text": true, "mixed_offsets": true,
         "torn_pages": true, "torn_page_share": 0.05,
     }));
-    let status = |sim: &Sim| {
+    // Sets the world's clock going (again); its status.
+    let run_clock = |sim: &Sim| {
         sim.runtime.block_on(common::control(
             &sim.running,
             "clock",
             json!({"pause": false}),
         ))
     };
-    let started_at = status(&sim)["now"].as_str().expect("now").to_owned();
+    let started_at = run_clock(&sim)["now"].as_str().expect("now").to_owned();
 
     let began = Instant::now();
     let mut samples = Vec::new();
@@ -156,7 +167,7 @@ fn a_week_of_the_port_with_faults_leaves_the_board_flat() {
             )
         }));
     }
-    let ended_at = status(&sim)["now"].as_str().expect("now").to_owned();
+    let ended_at = run_clock(&sim)["now"].as_str().expect("now").to_owned();
     let elapsed = chrono::DateTime::parse_from_rfc3339(&ended_at).expect("RFC 3339")
         - chrono::DateTime::parse_from_rfc3339(&started_at).expect("RFC 3339");
     let simulated_days = elapsed.num_milliseconds() as f64 / 1000.0 * COMPRESSION / 86_400.0;

@@ -3,8 +3,9 @@
 //! snapshot after `410`; waits of at least `Retry-After` (bounded) after
 //! `429`; exponential back-off with jitter, capped, after any other
 //! failure; a snapshot cut short by a failure worth waiting out goes on
-//! from the page that failed. A snapshot is bounded too: a server that hands out pages for
-//! ever, or the same page token twice, gets a malformed-answer failure.
+//! from the page that failed. A snapshot is bounded too: a server that
+//! hands out pages for ever, or the same page token twice, gets a
+//! malformed-answer failure.
 //! A one-off read ([`Poller::read_once`]) ends by its [`Deadline`].
 
 use std::collections::HashSet;
