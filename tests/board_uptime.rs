@@ -110,6 +110,30 @@ fn parcels_on_no_train_and_containers_booked_on_none_are_let_go() {
     board.check_tallies().unwrap();
 }
 
+/// A train only customs ever named (the railway never told of it) goes
+/// with its parcels once it has gone unconfirmed long enough; letting its
+/// last parcel go must not let it go twice.
+#[test]
+fn a_train_only_customs_named_goes_with_its_parcels() {
+    let mut board = Board::new(settings(), t(0));
+    board.apply(trains(vec![]), t(0));
+    board.apply(
+        declarations(vec![
+            declaration(1, Some("X8099-20261126"), None),
+            declaration(2, Some("X8099-20261126"), None),
+        ]),
+        t(0),
+    );
+    assert!(board.train_key("X8099-20261126").is_some());
+    quiet(&mut board, 60);
+    assert_eq!(board.parcel_count(), 2, "nothing goes within the hour");
+    // Four times the keep of departed trains unconfirmed by the railway.
+    quiet(&mut board, 8 * 60 + 5);
+    assert_eq!(board.train_key("X8099-20261126"), None, "let go");
+    assert_eq!(board.parcel_count(), 0);
+    board.check_tallies().unwrap();
+}
+
 #[test]
 fn a_container_timeline_is_bounded() {
     let mut board = Board::new(settings(), t(0));

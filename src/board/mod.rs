@@ -1456,14 +1456,7 @@ impl Board {
         self.revision += 1;
         self.retirements += 1;
         for key in old {
-            for parcel in self.store.trains[key].parcels.keys().to_vec() {
-                self.remove_parcel(parcel);
-            }
-            for container in self.store.trains[key].containers.keys().to_vec() {
-                self.remove_container(container as usize);
-            }
-            let entry = self.store.trains.remove(key);
-            self.store.train_keys.remove(&entry.train_id);
+            self.remove_train(key);
         }
         for key in unplaced {
             if self.store.contains(key) {
@@ -1474,6 +1467,27 @@ impl Board {
             if self.store.containers.contains(key) {
                 self.remove_container(key);
             }
+        }
+    }
+
+    /// Removes a train with its parcels and containers. A train the
+    /// railway never told of is forgotten with its last parcel or
+    /// container already ([`Board::forget_train_if_unused`]).
+    fn remove_train(&mut self, key: usize) {
+        for parcel in self.store.trains[key].parcels.keys().to_vec() {
+            self.remove_parcel(parcel);
+        }
+        let containers = self
+            .store
+            .trains
+            .get(key)
+            .map(|t| t.containers.keys().to_vec())
+            .unwrap_or_default();
+        for container in containers {
+            self.remove_container(container as usize);
+        }
+        if let Some(entry) = self.store.trains.try_remove(key) {
+            self.store.train_keys.remove(&entry.train_id);
         }
     }
 
